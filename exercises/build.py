@@ -11,9 +11,9 @@ This script then
 
 - renames the zip to ``dist/<slug>-autograder.zip`` (a stable name for instructors and tests), and
 - replaces the student notebook's otter initialisation cell by a set-up cell that works in Colab: it installs
-  the course package and otter-grader when they are missing (from ``CAUSAL_LESSONS_PIP_SOURCE``, default the
-  course repository) and writes the public tests into ``./tests``, where ``grader.check`` finds them
-  (otter refuses tests kept in notebook metadata on Colab).
+  course package and otter-grader when they are missing (from ``CAUSAL_LESSONS_PIP_SOURCE``, default the
+  course repository) and writes the public tests into ``./<slug>_public_tests``, where ``grader.check`` finds
+  them (otter refuses tests kept in notebook metadata on Colab).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ DEFAULT_PIP_SOURCE = f"causal-lessons @ git+{REPOSITORY}.git@main"
 SETUP_MARKER = "# Course set-up"
 
 SETUP_TEMPLATE = '''{marker}: installs the course package and otter-grader when they are missing (Colab, a fresh
-# environment) and writes this exercise's public tests to ./tests, where grader.check finds them.
+# environment) and writes this exercise's public tests to ./{tests_dir}, where grader.check finds them.
 # To install from elsewhere (a local checkout, a fork), set CAUSAL_LESSONS_PIP_SOURCE before starting Jupyter.
 import importlib.util
 import os
@@ -46,13 +46,13 @@ if importlib.util.find_spec("causal_lessons") is None or importlib.util.find_spe
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source, "otter-grader"], check=True)
 
 PUBLIC_TESTS = {tests}
-pathlib.Path("tests").mkdir(exist_ok=True)
+pathlib.Path("{tests_dir}").mkdir(exist_ok=True)
 for _name, _text in PUBLIC_TESTS.items():
-    pathlib.Path("tests", _name).write_text(_text)
+    pathlib.Path("{tests_dir}", _name).write_text(_text)
 
 import otter
 
-grader = otter.Notebook("{notebook}", tests_dir="tests")'''
+grader = otter.Notebook("{notebook}", tests_dir="{tests_dir}")'''
 
 
 def masters() -> list[str]:
@@ -64,8 +64,15 @@ def setup_cell_source(slug: str, public_tests: dict[str, str]) -> str:
     """The student notebook's first code cell (see the module docstring)."""
     tests = "{\n" + "".join(f"    {name!r}: {text!r},\n" for name, text in sorted(public_tests.items())) + "}"
     return SETUP_TEMPLATE.format(
-        marker=SETUP_MARKER, default=DEFAULT_PIP_SOURCE, tests=tests, notebook=f"{slug}.ipynb"
+        marker=SETUP_MARKER, default=DEFAULT_PIP_SOURCE, tests=tests, notebook=f"{slug}.ipynb",
+        tests_dir=public_tests_dir(slug),
     )
+
+
+def public_tests_dir(slug: str) -> str:
+    """Folder the student notebook writes its public tests to. It must not be ``tests``: when the autograder
+    executes a submission, ``./tests`` holds the hidden tests, and overwriting them would grade public tests only."""
+    return f"{slug}_public_tests"
 
 
 def build(slug: str, out: Path | None = None) -> Path:

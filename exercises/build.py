@@ -11,7 +11,7 @@ This script then
 
 - renames the zip to ``dist/<slug>-autograder.zip`` (a stable name for instructors and tests), and
 - replaces the student notebook's otter initialisation cell by a set-up cell that works in Colab: it installs
-  course package and otter-grader when they are missing (from ``CAUSAL_LESSONS_PIP_SOURCE``, default the
+  the course package and otter-grader when they are missing (from ``CAUSAL_LESSONS_PIP_SOURCE``, default the
   course repository) and writes the public tests into ``./<slug>_public_tests``, where ``grader.check`` finds
   them (otter refuses tests kept in notebook metadata on Colab).
 """

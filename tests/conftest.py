@@ -40,3 +40,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def root() -> Path:
     """The repository root."""
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> dict[str, Path]:
+    """Every exercise generated once per test run (otter assign), into a temporary folder."""
+    from exercise_tools import build
+
+    out = tmp_path_factory.mktemp("exercises")
+    return {slug: build.build(slug, out / slug) for slug in build.masters()}

@@ -8,21 +8,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from exercise_tools import build, check_cells, grade, reference_answers, student_notebook, submission, wrong_answers
 
 pytestmark = pytest.mark.grading
 SLUGS = build.masters()
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory) -> dict[str, Path]:
-    """Every exercise generated once per test run, into a temporary folder."""
-    out = tmp_path_factory.mktemp("exercises")
-    return {slug: build.build(slug, out / slug) for slug in SLUGS}
 
 
 def test_every_exercise_has_wrong_answers_for_every_question(built):

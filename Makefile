@@ -1,0 +1,39 @@
+# The two commands of the README: `make book` and `make test`. Each sets up what it needs on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# A CPU build of torch is picked when no torch is installed (a bare `pip install torch` pulls a CUDA build).
+TORCH_SPEC ?= torch==2.13.0
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: book test exercises env browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e ".[book,grade,dev]"
+	touch $(STAMP)
+
+env: $(STAMP)
+
+## Build the book into _build/html, executing every notebook at the quick size; warnings are errors.
+book: $(STAMP)
+	CAUSAL_LESSONS_QUICK=1 $(BIN)/jupyter-book build . --all -W -n --keep-going
+
+## Generate student notebooks and autograder zips into exercises/<slug>/dist/.
+exercises: $(STAMP)
+	$(BIN)/python exercises/build.py
+
+## Headless Chromium and its driver (Debian packages) for the browser test of the book.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver)
+
+## Run every test: package, data, grading proofs, the book build and the browser check.
+test: $(STAMP) browser
+	CAUSAL_LESSONS_QUICK=1 $(BIN)/python -m pytest
+
+clean:
+	rm -rf _build exercises/*/dist

@@ -4,7 +4,11 @@ The modules follow the course:
 
 - :mod:`causal_lessons.runtime` -- quick/full size, device, seeding (every chapter);
 - :mod:`causal_lessons.datasets` -- the shipped data, checksummed;
-- :mod:`causal_lessons.scm` and :mod:`causal_lessons.estimation` -- correlation is not causation.
+- :mod:`causal_lessons.scm`, :mod:`causal_lessons.estimation`, :mod:`causal_lessons.discovery`,
+  :mod:`causal_lessons.dowhy_steps`, :mod:`causal_lessons.neural_adjustment` -- 1. correlation is not causation;
+- :mod:`causal_lessons.cooccurrence`, :mod:`causal_lessons.scenes`, :mod:`causal_lessons.vcrcnn`,
+  :mod:`causal_lessons.context_shortcut` -- 2. confounders in detection datasets;
+- :mod:`causal_lessons.claims` and :mod:`causal_lessons.explorers` -- the claim check and the interactive explorers.
 """
 
 __version__ = "0.1.0"

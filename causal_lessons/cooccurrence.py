@@ -273,3 +273,31 @@ def backdoor(x: Any, y: Any, z: Any, x_value: int = 1) -> float:
     p_y = np.bincount(inverse, weights=treated * ys, minlength=len(strata)) / n_treated
     p_z = np.bincount(inverse, minlength=len(strata)) / xs.size
     return float(p_y @ p_z)
+
+
+def backdoor_matrix(labels: Any, strata: Any) -> np.ndarray:
+    r"""Backdoor adjustment over a given stratum variable for every pair of classes at once:
+    :math:`B_{xy} = \sum_s P(Y=y \mid X=x, s)\, P(s)`.
+
+    Rows of classes that are absent from some stratum are NaN (positivity fails there: the formula needs
+    :math:`P(Y \mid X=x, s)` for every stratum :math:`s`). The diagonal is 1.
+
+    Examples
+    --------
+    >>> L = np.array([[1, 1], [1, 0], [1, 0], [0, 1]]); s = np.array([0, 0, 1, 1])
+    >>> backdoor_matrix(L, s)[0, 1]  # 0.5 * 1/2 + 0.5 * 0/1
+    np.float64(0.25)
+    """
+    matrix = as_label_matrix(labels)
+    strata = np.asarray(strata)
+    if strata.shape != (matrix.shape[0],):
+        raise ValueError(f"strata must have one entry per image ({matrix.shape[0]}), got shape {strata.shape}")
+    values, inverse = np.unique(strata, return_inverse=True)
+    k = matrix.shape[1]
+    table = np.zeros((k, k))
+    for s in range(len(values)):  # one matrix product per stratum
+        rows = matrix[inverse == s].astype(np.float64)
+        co = rows.T @ rows
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table += (co / np.diag(co)[:, None]) * (len(rows) / matrix.shape[0])
+    return table

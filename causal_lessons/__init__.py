@@ -8,6 +8,8 @@ The modules follow the course:
   :mod:`causal_lessons.dowhy_steps`, :mod:`causal_lessons.neural_adjustment` -- 1. correlation is not causation;
 - :mod:`causal_lessons.cooccurrence`, :mod:`causal_lessons.scenes`, :mod:`causal_lessons.vcrcnn`,
   :mod:`causal_lessons.context_shortcut` -- 2. confounders in detection datasets;
+- :mod:`causal_lessons.groups`, :mod:`causal_lessons.equivariance`, :mod:`causal_lessons.disentangle`,
+  :mod:`causal_lessons.rotated_digits` -- 3. group-theoretic equivariance and disentanglement;
 - :mod:`causal_lessons.claims` and :mod:`causal_lessons.explorers` -- the claim check and the interactive explorers.
 """
 

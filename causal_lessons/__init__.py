@@ -10,6 +10,8 @@ The modules follow the course:
   :mod:`causal_lessons.context_shortcut` -- 2. confounders in detection datasets;
 - :mod:`causal_lessons.groups`, :mod:`causal_lessons.equivariance`, :mod:`causal_lessons.disentangle`,
   :mod:`causal_lessons.rotated_digits` -- 3. group-theoretic equivariance and disentanglement;
+- :mod:`causal_lessons.token_stats`, :mod:`causal_lessons.tokenizers`, :mod:`causal_lessons.vqvae`,
+  :mod:`causal_lessons.tiny_gpt` -- 6. multimodal tokenization;
 - :mod:`causal_lessons.claims` and :mod:`causal_lessons.explorers` -- the claim check and the interactive explorers.
 """
 

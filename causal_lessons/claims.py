@@ -172,3 +172,39 @@ def equivariance_claims(curves: "pd.DataFrame | None" = None) -> list[Claim]:
               f"leakage: hand-built disentangled code {leak_d:.1e}, the same code mixed by a rotation {leak_e:.2f}",
               HOLDS if leak_d < 1e-6 and leak_e > 0.1 else FAILS),
     ]
+
+
+def tokenization_claims(n_crops: int = 2_000) -> list[Claim]:
+    """Rows for chapter 6, "Multimodal tokenization".
+
+    Examples
+    --------
+    >>> [c.verdict for c in tokenization_claims(300)]
+    ['holds', 'does not hold', 'holds']
+    """
+    from .datasets import load_text
+    from .token_stats import order_gap, zipf_slope
+    from .tokenizers import CoarseToFineTokenizer, PatchTokenizer, prefix_errors, random_crops, word_tokens, words_to_ids
+
+    ids, vocab = words_to_ids(word_tokens(load_text("alice")))
+    slope = zipf_slope(ids, (1, 1000))
+    text_gap = order_gap([ids[i:i + 64] for i in range(0, len(ids) - 64, 64)], len(vocab))["gap"]
+    crops, test = random_crops(n_crops, 32, seed=0), random_crops(200, 32, seed=1)
+    gaps = {}
+    for normalise in (False, True):
+        tok = PatchTokenizer(k=64, normalise=normalise).fit(crops)
+        gaps[normalise] = order_gap(list(tok.encode(crops)), 64)["gap"]
+    raster = PatchTokenizer(k=64).fit(crops)
+    c2f = CoarseToFineTokenizer(k=64).fit(crops)
+    one_raster, one_c2f = prefix_errors(raster, test, [1])[0], prefix_errors(c2f, test, [1])[0]
+    return [
+        Claim("tokenization", "Word tokens follow Zipf's law (rank-frequency slope near -1)",
+              f"Alice: slope {slope:.2f} over ranks 1-1000", HOLDS if abs(slope + 1) < 0.15 else FAILS),
+        Claim("tokenization", "Shuffling spatial image tokens barely matters (the DDT paper's claim)",
+              f"order gap, bits per token: patch tokens {gaps[False]:.2f}, contrast-normalised {gaps[True]:.2f}, "
+              f"words {text_gap:.2f} (K = 64, 32 x 32 crops)",
+              FAILS if min(gaps.values()) > 0.1 else HOLDS),
+        Claim("tokenization", "Coarse-to-fine (recursive) tokens decode to a whole image from any prefix",
+              f"mean squared error after one token: coarse-to-fine {one_c2f:.4f}, raster {one_raster:.4f}",
+              HOLDS if one_c2f < one_raster else FAILS),
+    ]

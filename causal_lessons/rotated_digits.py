@@ -17,7 +17,9 @@ from tqdm.auto import tqdm
 from ._checks import check_positive_int
 from .equivariance import C4_ON_IMAGES, C4_ON_LIFTED, C4InvariantCNN, PlainCNN, equivariance_error
 
+#: Side of the digit images (odd, so that rotations fix the centre pixel).
 SIZE = 17
+#: The three models compared.
 MODELS = ("CNN", "CNN + rotation augmentation", "G-CNN (C4)")
 
 

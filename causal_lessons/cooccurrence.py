@@ -92,6 +92,19 @@ def class_index(cls: Class, names: Sequence[str] | None, k: int, argument: str =
     raise TypeError(f"{argument} must be a class index or name, got {type(cls).__name__}")
 
 
+def _resolve_pair(labels: Any, y: Class, x: Class, names: Sequence[str] | None,
+                  quantity: str) -> tuple[np.ndarray, tuple[str, ...] | None, int, int, np.ndarray]:
+    """Validated labels, names, the two class indices and the mask of images containing ``x``."""
+    matrix = as_label_matrix(labels)
+    k = matrix.shape[1]
+    names = _names_of(labels, names, k)
+    xi, yi = class_index(x, names, k, "x"), class_index(y, names, k, "y")
+    has_x = matrix[:, xi] == 1
+    if not has_x.any():
+        raise ValueError(f"x ({x!r}) never occurs in labels: {quantity} is undefined")
+    return matrix, names, xi, yi, has_x
+
+
 def three_way_counts(labels: Any) -> np.ndarray:
     r"""Counts :math:`T_{xzy} = \#\{\text{images containing } x, z \text{ and } y\}`, shape ``(K, K, K)``.
 
@@ -137,13 +150,7 @@ def conditional(labels: Any, y: Class, x: Class, names: Sequence[str] | None = N
     >>> round(conditional(load_coco_labels("train2014"), "sink", "hair drier"), 4)
     0.5625
     """
-    matrix = as_label_matrix(labels)
-    k = matrix.shape[1]
-    names = _names_of(labels, names, k)
-    xi, yi = class_index(x, names, k, "x"), class_index(y, names, k, "y")
-    has_x = matrix[:, xi] == 1
-    if not has_x.any():
-        raise ValueError(f"x ({x!r}) never occurs in labels: P(Y | X) is undefined")
+    matrix, _, _, yi, has_x = _resolve_pair(labels, y, x, names, "P(Y | X)")
     return float(matrix[has_x, yi].mean())
 
 
@@ -192,13 +199,8 @@ def stratum_table(labels: Any, y: Class, x: Class, names: Sequence[str] | None =
     >>> float(t["contribution"].sum())
     0.5
     """
-    matrix = as_label_matrix(labels)
+    matrix, names, xi, yi, has_x = _resolve_pair(labels, y, x, names, "P(Y | do(X))")
     k = matrix.shape[1]
-    names = _names_of(labels, names, k)
-    xi, yi = class_index(x, names, k, "x"), class_index(y, names, k, "y")
-    has_x = matrix[:, xi] == 1
-    if not has_x.any():
-        raise ValueError(f"x ({x!r}) never occurs in labels: P(Y | do(X)) is undefined")
     rows = matrix[has_x]
     n_xz = rows.sum(0).astype(np.int64)
     n_xzy = rows[rows[:, yi] == 1].sum(0).astype(np.int64)

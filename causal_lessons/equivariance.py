@@ -107,7 +107,26 @@ def pool_grid(x: torch.Tensor) -> torch.Tensor:
     return out.reshape(*lead, *out.shape[-2:])
 
 
-class LiftingConvC4(nn.Module):
+class _C4Convolution(nn.Module):
+    """What both C4 layers share: base weights expanded into ordinary filters, one conv2d call, a bias per
+    output channel shared over the rotation axis."""
+
+    def __init__(self, out_channels: int, kernel_size: int, bias: bool) -> None:
+        super().__init__()
+        self.kernel_size = _check_kernel(kernel_size)
+        self.out_channels = out_channels
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+
+    def expanded_filters(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _convolve(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.conv2d(x, self.expanded_filters(), padding=self.kernel_size // 2)
+        out = out.unflatten(1, (self.out_channels, 4))
+        return out if self.bias is None else out + self.bias[None, :, None, None, None]
+
+
+class LiftingConvC4(_C4Convolution):
     """Lifting convolution :math:`\\mathbb Z^2 \\to C_4 \\times \\mathbb Z^2`: ``(B, C, H, W) -> (B, O, 4, H, W)``.
 
     Examples
@@ -121,12 +140,9 @@ class LiftingConvC4(nn.Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, bias: bool = True) -> None:
-        super().__init__()
-        self.kernel_size = _check_kernel(kernel_size)
-        self.out_channels = out_channels
+        super().__init__(out_channels, kernel_size, bias)
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
 
     def expanded_filters(self) -> torch.Tensor:
         """``(O * 4, C, k, k)``: each base filter rotated by 0, 1, 2, 3 quarter turns."""
@@ -135,12 +151,10 @@ class LiftingConvC4(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_square(x, 4, "(B, C, H, W)")
-        out = F.conv2d(x, self.expanded_filters(), padding=self.kernel_size // 2)
-        out = out.unflatten(1, (self.out_channels, 4))
-        return out if self.bias is None else out + self.bias[None, :, None, None, None]
+        return self._convolve(x)
 
 
-class GroupConvC4(nn.Module):
+class GroupConvC4(_C4Convolution):
     """Group convolution on :math:`C_4 \\times \\mathbb Z^2`: ``(B, C, 4, H, W) -> (B, O, 4, H, W)``.
 
     Examples
@@ -154,12 +168,10 @@ class GroupConvC4(nn.Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, bias: bool = True) -> None:
-        super().__init__()
-        self.kernel_size = _check_kernel(kernel_size)
-        self.in_channels, self.out_channels = in_channels, out_channels
+        super().__init__(out_channels, kernel_size, bias)
+        self.in_channels = in_channels
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, 4, kernel_size, kernel_size))
         nn.init.kaiming_uniform_(self.weight.flatten(1, 2), a=math.sqrt(5))
-        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
 
     def expanded_filters(self) -> torch.Tensor:
         """``(O * 4, C * 4, k, k)``: for output rotation ``r``, rotate by ``r`` and roll the group axis by ``r``."""
@@ -170,9 +182,7 @@ class GroupConvC4(nn.Module):
         _check_square(x, 5, "(B, C, 4, H, W)")
         if x.shape[1:3] != (self.in_channels, 4):
             raise ValueError(f"x must have shape (B, {self.in_channels}, 4, H, W), got {tuple(x.shape)}")
-        out = F.conv2d(x.flatten(1, 2), self.expanded_filters(), padding=self.kernel_size // 2)
-        out = out.unflatten(1, (self.out_channels, 4))
-        return out if self.bias is None else out + self.bias[None, :, None, None, None]
+        return self._convolve(x.flatten(1, 2))
 
 
 class C4InvariantCNN(nn.Module):

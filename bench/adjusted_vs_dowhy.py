@@ -10,7 +10,6 @@ estimand built beforehand, so the comparison is estimator against estimator.
 from __future__ import annotations
 
 import logging
-import time
 import warnings
 
 import networkx as nx
@@ -18,15 +17,7 @@ import networkx as nx
 from causal_lessons.datasets import load_chocolate_nobel
 from causal_lessons.estimation import adjusted_effect
 from causal_lessons.scm import LinearTriangle
-
-
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from timing import best_of  # bench/timing.py, beside this script
 
 
 def main() -> None:

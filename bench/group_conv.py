@@ -9,21 +9,10 @@ the one conv2d call.
 
 from __future__ import annotations
 
-import time
-
 import torch
 
 from causal_lessons.equivariance import GroupConvC4
-
-
-def best_of(fn, repeats: int = 30) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from timing import best_of  # bench/timing.py, beside this script
 
 
 def main() -> None:

@@ -185,6 +185,17 @@ class GroupConvC4(_C4Convolution):
         return self._convolve(x.flatten(1, 2))
 
 
+def _layer_maps(layers: nn.ModuleList, norms: nn.ModuleList, x: torch.Tensor) -> list[torch.Tensor]:
+    """Convolution, normalisation and ReLU per layer, with :func:`pool_grid` between layers; every map."""
+    maps = []
+    for i, (layer, norm) in enumerate(zip(layers, norms)):
+        if i:
+            x = pool_grid(x)
+        x = F.relu(norm(layer(x)))
+        maps.append(x)
+    return maps
+
+
 class C4InvariantCNN(nn.Module):
     """A rotation-invariant classifier: lifting and group convolutions, then pooling over the rotation axis and
     over space, then a linear head.
@@ -212,13 +223,7 @@ class C4InvariantCNN(nn.Module):
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The feature map after each layer (each ``(B, channels, 4, H', W')``); between layers, 3x3 max pooling
         with stride 2 halves the grid (exact on odd sizes, see :func:`strided_equivariance_error`)."""
-        maps = []
-        for i, (layer, norm) in enumerate(zip(self.layers, self.norms)):
-            if i:
-                x = pool_grid(x)
-            x = F.relu(norm(layer(x)))
-            maps.append(x)
-        return maps
+        return _layer_maps(self.layers, self.norms, x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pooled = self.features(x)[-1].amax(dim=2).mean(dim=(-2, -1))
@@ -248,13 +253,7 @@ class PlainCNN(nn.Module):
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The feature map after each layer (each ``(B, 4 * channels, H', W')``), pooled between layers as in
         :class:`C4InvariantCNN`."""
-        maps = []
-        for i, (layer, norm) in enumerate(zip(self.layers, self.norms)):
-            if i:
-                x = pool_grid(x)
-            x = F.relu(norm(layer(x)))
-            maps.append(x)
-        return maps
+        return _layer_maps(self.layers, self.norms, x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x)[-1].mean(dim=(-2, -1)))

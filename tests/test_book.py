@@ -45,7 +45,10 @@ def source_of(page: str) -> Path:
 @pytest.fixture(scope="session")
 def book(tmp_path_factory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("book")
-    env = {**os.environ, "CAUSAL_LESSONS_QUICK": "1"}
+    # The kernels must draw inline as for a reader: conftest's MPLBACKEND=Agg (for in-process tests) would
+    # silently drop every figure from the pages.
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env["CAUSAL_LESSONS_QUICK"] = "1"
     proc = subprocess.run(
         [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "--path-output", str(out), "--all",
          "-W", "-n", "--keep-going"],
@@ -126,6 +129,9 @@ def test_page_as_a_reader_sees_it(book, browser, page):
     errors = browser.find_elements("css selector", ".output.traceback, .output.error, div.cell_output .traceback")
     assert not errors, f"{page} shows {len(errors)} error outputs"
     assert browser.execute_script(BROKEN_IMAGES_JS) == [], f"{page} has images that do not load"
+    figures = browser.find_elements("css selector", ".cell_output img")
+    if "plt.show()" in source_of(page).read_text():
+        assert figures, f"{page} draws figures but shows none"
     colab = [a.get_attribute("href") for a in browser.find_elements("css selector", "a")
              if "colab.research.google.com" in (a.get_attribute("href") or "")]
     if source_of(page).suffix == ".ipynb":

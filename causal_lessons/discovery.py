@@ -16,8 +16,6 @@ import pandas as pd
 
 from ._checks import check_probability
 
-Edge = frozenset
-
 
 def pc_skeleton(data: pd.DataFrame, alpha: float = 0.05, columns: Sequence[str] | None = None) -> set[frozenset[str]]:
     """The undirected skeleton that causal-learn's PC algorithm finds.

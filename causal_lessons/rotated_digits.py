@@ -7,7 +7,6 @@ so that rotations map the pixel grid onto itself about its centre pixel.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F

@@ -167,5 +167,16 @@ def learning_curves(sizes: list[int], seeds: list[int], steps: int = 300, channe
 
 
 def mean_curves(results: pd.DataFrame) -> pd.DataFrame:
-    """Accuracy averaged over seeds, one row per training-set size, one column per model and test set."""
+    """Accuracy averaged over seeds, one row per training-set size, one column per model and test set.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"seed": [0, 1], "size": [10, 10], "model": ["CNN", "CNN"],
+    ...                      "upright test": [0.5, 0.7], "rotated test": [0.2, 0.4]})
+    >>> round(float(mean_curves(rows)["rotated test"].loc[10, "CNN"]), 2)
+    0.3
+    """
+    missing = {"size", "model", "upright test", "rotated test"} - set(getattr(results, "columns", []))
+    if missing or len(results) == 0:
+        raise ValueError(f"results must be a non-empty table from learning_curves; missing columns {sorted(missing)}")
     return results.groupby(["size", "model"])[["upright test", "rotated test"]].mean().unstack("model")

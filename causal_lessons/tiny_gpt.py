@@ -20,7 +20,16 @@ from ._checks import check_positive_int
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block with causal self-attention."""
+    """Pre-norm transformer block with causal self-attention: position ``t`` sees positions ``<= t`` only.
+
+    Examples
+    --------
+    >>> block = Block(dim=8, heads=2).eval()
+    >>> x = torch.randn(1, 5, 8)
+    >>> y = x.clone(); y[:, 3:] = 0  # changing later positions leaves earlier outputs alone
+    >>> bool(torch.allclose(block(x)[:, :3], block(y)[:, :3], atol=1e-6))
+    True
+    """
 
     def __init__(self, dim: int, heads: int) -> None:
         super().__init__()

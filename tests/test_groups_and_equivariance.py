@@ -3,6 +3,7 @@ the rotated-digits claim, and clear errors."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import torch
 from hypothesis import given, settings
@@ -145,6 +146,7 @@ def test_gcnn_beats_cnn_on_rotated_digits_at_every_size():
     (lambda: disentangled_encoder(torch.zeros(2, 3, 8, 8)), ValueError, r"\(n, 3, 9, 9\)"),
     (lambda: leakage(disentangled_encoder, {"glyph": [0, 1]}), ValueError, "blocks must assign"),
     (lambda: learning_curves([], [0]), ValueError, "must not be empty"),
+    (lambda: mean_curves(pd.DataFrame({"size": []})), ValueError, "missing columns"),
 ])
 def test_errors(call, error, match):
     with pytest.raises(error, match=match):

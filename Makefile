@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test exercises env browser clean
+.PHONY: book test exercises env system browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,12 +19,19 @@ $(STAMP): pyproject.toml
 env: $(STAMP)
 
 ## Build the book into _build/html, executing every notebook at the quick size; warnings are errors.
-book: $(STAMP)
-	CAUSAL_LESSONS_QUICK=1 $(BIN)/jupyter-book build . --all -W -n --keep-going
+## Each chapter's measurements are computed once per build and cached in _build/.claims-cache for the appendix.
+book: $(STAMP) system
+	rm -rf _build/.claims-cache
+	CAUSAL_LESSONS_QUICK=1 CAUSAL_LESSONS_CACHE=$(CURDIR)/_build/.claims-cache \
+		$(BIN)/jupyter-book build . --all -W -n --keep-going
 
 ## Generate student notebooks and autograder zips into exercises/<slug>/dist/.
 exercises: $(STAMP)
 	$(BIN)/python exercises/build.py
+
+## graphviz's dot (Debian package) draws the causal diagrams.
+system:
+	@command -v dot >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q graphviz)
 
 ## Headless Chromium and its driver (Debian packages) for the browser test of the book.
 browser:
@@ -32,7 +39,7 @@ browser:
 		($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver)
 
 ## Run every test: package, data, grading proofs, the book build and the browser check.
-test: $(STAMP) browser
+test: $(STAMP) system browser
 	CAUSAL_LESSONS_QUICK=1 $(BIN)/python -m pytest
 
 clean:

@@ -15,8 +15,8 @@ import warnings
 import networkx as nx
 
 from causal_lessons.datasets import load_chocolate_nobel
-from causal_lessons.estimation import adjusted_effect
-from causal_lessons.scm import LinearTriangle
+from causal_lessons.correlation.estimation import adjusted_effect
+from causal_lessons.correlation.scm import LinearTriangle
 from timing import best_of  # bench/timing.py, beside this script
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from causal_lessons.equivariance import GroupConvC4
+from causal_lessons.equivariance.group_conv import GroupConvC4
 from timing import best_of  # bench/timing.py, beside this script
 
 

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from causal_lessons.cooccurrence import interventional_matrix
+from causal_lessons.confounders.cooccurrence import interventional_matrix
 from causal_lessons.datasets import load_coco_labels
 
 

@@ -1,210 +1,389 @@
-"""The claim check: each of the talk's measurable claims, the number measured here, and the verdict.
+r"""The claim check: each measurable claim, what was measured, the rule, and the verdict the rule gives.
 
-Every row is computed from the shipped data or a seeded simulation when it is called; the verdict follows
-from the number by the rule written beside it. The appendix "What holds up" shows all rows; each chapter
-shows its own.
+Every chapter has a module ``causal_lessons.<slug>.claims`` with a function ``measure()`` that runs the chapter's
+experiments once (its page glues its numbers from the same call) and a function ``claims(results)`` that turns
+the results into :class:`Claim` rows. The appendix "What holds up" gathers every chapter's rows.
+
+A verdict is never typed in. It is computed from an estimate *with its confidence interval* by a stated rule:
+
+- :func:`above` / :func:`below` -- the claim is that a quantity exceeds (falls short of) a threshold: it
+  **holds** when the whole interval lies on the claimed side, **does not hold** when the whole interval lies on
+  the other side, and is **inconclusive** when the interval straddles the threshold;
+- :func:`within` -- the claim is a number (a published value): it holds when the interval lies inside the
+  tolerance band around it, does not hold when the interval misses the band entirely, else inconclusive;
+- :func:`combine` -- a claim with several parts holds when every part holds, **holds in part** when some parts
+  hold and others do not (or are inconclusive), does not hold when no part holds and at least one fails.
+
+Intervals: :func:`bootstrap` (percentile bootstrap of any statistic of the rows of a data set), :func:`over_seeds`
+(Student's *t* interval of a mean over independent seeds), :func:`proportion` (Wilson interval of a share) and
+:meth:`Interval.exact` (a count or a deterministic computation: no sampling error to speak of).
+
+:func:`cached` computes a chapter's measurements once per book build: when ``CAUSAL_LESSONS_CACHE`` names a
+folder, results are stored there by joblib, keyed by the function, its arguments, the size and a hash of the
+package's source; unset (Colab, the tests), every call computes afresh.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import math
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
-from .datasets import load_chocolate_nobel
-from .discovery import pc_skeleton, skeleton_recovery_rate
-from .estimation import partial_correlation, pearson
-from .scm import LinearTriangle
+from . import runtime
+from ._checks import as_1d_float, check_probability
 
-HOLDS, PARTLY, FAILS = "holds", "holds in part", "does not hold"
+HOLDS, PARTLY, FAILS, INCONCLUSIVE = "holds", "holds in part", "does not hold", "inconclusive"
+#: The four verdicts a claim can get.
+VERDICTS = (HOLDS, PARTLY, FAILS, INCONCLUSIVE)
+CACHE_ENV = "CAUSAL_LESSONS_CACHE"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _number(value: float, digits: int) -> str:
+    return f"{value:.{digits}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{digits}f}"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate and its confidence interval.
+
+    Attributes
+    ----------
+    value, low, high
+        The estimate and the ends of its interval, ``low <= value <= high``.
+    level
+        The confidence level (0.95 for a 95% interval).
+    method
+        How the interval was made ("bootstrap, 2,000 resamples", "t over 3 seeds", "exact").
+
+    Examples
+    --------
+    >>> Interval(0.6, 0.25, 0.82, method="bootstrap").text()
+    '0.600 (95% CI 0.250 to 0.820)'
+    >>> Interval.exact(72 / 128).text(4)
+    '0.5625 (exact)'
+    """
+
+    value: float
+    low: float
+    high: float
+    level: float = 0.95
+    method: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("value", "low", "high"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not math.isfinite(v):
+                raise ValueError(f"Interval {name} must be a finite number, got {v!r}")
+        slack = 1e-12 * max(1.0, abs(self.value))
+        if not self.low - slack <= self.value <= self.high + slack:
+            raise ValueError(f"Interval needs low <= value <= high, got {self.low}, {self.value}, {self.high}")
+        if not 0 < self.level < 1:
+            raise ValueError(f"Interval level must be in (0, 1), got {self.level}")
+
+    @classmethod
+    def exact(cls, value: float, method: str = "exact") -> "Interval":
+        """A computed number with no sampling error (a count from the whole data set, a closed form)."""
+        return cls(float(value), float(value), float(value), method=method)
+
+    @property
+    def is_exact(self) -> bool:
+        """Whether the interval has zero width."""
+        return self.low == self.high
+
+    def text(self, digits: int = 3) -> str:
+        """The estimate with its interval, for a table or a sentence."""
+        if self.is_exact:
+            return f"{_number(self.value, digits)} ({self.method or 'exact'})"
+        return (f"{_number(self.value, digits)} ({self.level:.0%} CI {_number(self.low, digits)} to "
+                f"{_number(self.high, digits)})")
+
+
+def bootstrap(statistic: Callable[[np.ndarray], float], n_rows: int, n_resamples: int = 2_000, seed: int = 0,
+              level: float = 0.95) -> Interval:
+    r"""Percentile bootstrap interval of a statistic of a data set's rows.
+
+    ``statistic(idx)`` computes the statistic on the rows ``idx`` (an integer array); it is called once on all rows
+    for the estimate and on ``n_resamples`` resamples of the rows drawn with replacement; the interval runs between
+    the resampled statistics' quantiles :math:`\alpha/2` and :math:`1 - \alpha/2`. Resamples whose statistic is
+    undefined (NaN, e.g. a stratum that vanished) are dropped; if more than 5% are, the interval is refused.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(size=400)
+    >>> ci = bootstrap(lambda idx: float(x[idx].mean()), len(x))
+    >>> bool(ci.low < 0 < ci.high), ci.method
+    (True, 'bootstrap, 2,000 resamples')
+    """
+    if isinstance(n_rows, bool) or not isinstance(n_rows, (int, np.integer)) or n_rows < 2:
+        raise ValueError(f"n_rows must be an integer >= 2, got {n_rows!r}")
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 100:
+        raise ValueError(f"n_resamples must be an integer >= 100, got {n_resamples!r}")
+    level = check_probability(level, "level")
+    rows = np.arange(n_rows)
+    value = float(statistic(rows))
+    if not math.isfinite(value):
+        raise ValueError("statistic must be finite on the whole data set")
+    rng = np.random.default_rng(seed)
+    draws = np.array([statistic(rng.integers(0, n_rows, n_rows)) for _ in range(n_resamples)], dtype=float)
+    finite = draws[np.isfinite(draws)]
+    if len(finite) < 0.95 * n_resamples:
+        raise ValueError(f"the statistic is undefined on {n_resamples - len(finite)} of {n_resamples} resamples: "
+                         "too few rows to bootstrap it")
+    alpha = (1 - level) / 2
+    low, high = np.quantile(finite, [alpha, 1 - alpha])
+    return Interval(value, min(float(low), value), max(float(high), value), level,
+                    f"bootstrap, {n_resamples:,} resamples")
+
+
+def over_seeds(values: Sequence[float], level: float = 0.95) -> Interval:
+    r"""Mean over independent seeds with Student's *t* interval, :math:`\bar x \pm t_{n-1} s / \sqrt n`.
+
+    Examples
+    --------
+    >>> ci = over_seeds([0.70, 0.72, 0.74])
+    >>> round(ci.value, 2), round(ci.high - ci.low, 3), ci.method
+    (0.72, 0.099, 't over 3 seeds')
+    """
+    x = as_1d_float(values, "values", min_len=2)
+    level = check_probability(level, "level")
+    mean, sem = float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
+    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1)) * sem
+    return Interval(mean, mean - half, mean + half, level, f"t over {len(x)} seeds")
+
+
+def proportion(successes: int, n: int, level: float = 0.95) -> Interval:
+    """A share ``successes / n`` with its Wilson score interval.
+
+    Examples
+    --------
+    >>> proportion(20, 20).text(2)
+    '1.00 (95% CI 0.84 to 1.00)'
+    """
+    for name, v in (("successes", successes), ("n", n)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name} must be an integer, got {type(v).__name__}")
+    if n < 1 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n and n >= 1, got successes = {successes}, n = {n}")
+    level = check_probability(level, "level")
+    ci = stats.binomtest(int(successes), int(n)).proportion_ci(confidence_level=level, method="wilson")
+    share = successes / n
+    return Interval(share, min(float(ci.low), share), max(float(ci.high), share), level, "Wilson")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One tested part of a claim: what was measured (with its interval), the rule, and the verdict."""
+
+    measured: str
+    rule: str
+    verdict: str
+
+
+def _check_estimate(estimate: Any, what: str) -> Interval:
+    if not isinstance(estimate, Interval):
+        raise TypeError(f"estimate must be an Interval (see bootstrap, over_seeds, proportion), "
+                        f"got {type(estimate).__name__}")
+    if not isinstance(what, str) or not what.strip():
+        raise ValueError("what must name the measured quantity")
+    return estimate
+
+
+def above(estimate: Interval, threshold: float, what: str, digits: int = 3) -> Finding:
+    """The claim "``what`` exceeds ``threshold``", decided by the estimate's interval.
+
+    Examples
+    --------
+    >>> above(Interval(0.6, 0.25, 0.82), 0.3, "partial r").verdict
+    'inconclusive'
+    >>> above(Interval(0.9, 0.8, 0.95), 0.3, "r").verdict, below(Interval(0.9, 0.8, 0.95), 0.3, "r").verdict
+    ('holds', 'does not hold')
+    """
+    estimate = _check_estimate(estimate, what)
+    verdict = HOLDS if estimate.low > threshold else FAILS if estimate.high <= threshold else INCONCLUSIVE
+    side = "interval" if not estimate.is_exact else "value"
+    return Finding(f"{what} = {estimate.text(digits)}",
+                   f"{what} > {threshold:g}: holds if the {side} lies above, fails if it lies at or below, "
+                   "else inconclusive", verdict)
+
+
+def below(estimate: Interval, threshold: float, what: str, digits: int = 3) -> Finding:
+    """The claim "``what`` is less than ``threshold``" (see :func:`above`).
+
+    Examples
+    --------
+    >>> below(Interval(0.02, 0.01, 0.03), 0.05, "error").verdict
+    'holds'
+    """
+    estimate = _check_estimate(estimate, what)
+    verdict = HOLDS if estimate.high < threshold else FAILS if estimate.low >= threshold else INCONCLUSIVE
+    side = "interval" if not estimate.is_exact else "value"
+    return Finding(f"{what} = {estimate.text(digits)}",
+                   f"{what} < {threshold:g}: holds if the {side} lies below, fails if it lies at or above, "
+                   "else inconclusive", verdict)
+
+
+def within(estimate: Interval, target: float, tolerance: float, what: str, digits: int = 3) -> Finding:
+    """The claim "``what`` equals ``target``" up to ``tolerance`` (a published number, reproduced).
+
+    Holds when the interval lies inside ``[target - tolerance, target + tolerance]``, does not hold when it lies
+    entirely outside, else inconclusive.
+
+    Examples
+    --------
+    >>> within(Interval.exact(0.5625), 0.56, 0.01, "P(sink | hair drier)", 4).verdict
+    'holds'
+    >>> within(Interval(0.40, 0.29, 0.52), 0.39, 0.01, "estimate").verdict
+    'inconclusive'
+    """
+    estimate = _check_estimate(estimate, what)
+    if not tolerance > 0:
+        raise ValueError(f"tolerance must be > 0, got {tolerance}")
+    lo, hi = target - tolerance, target + tolerance
+    inside = lo <= estimate.low and estimate.high <= hi
+    outside = estimate.high < lo or estimate.low > hi
+    verdict = HOLDS if inside else FAILS if outside else INCONCLUSIVE
+    return Finding(f"{what} = {estimate.text(digits)}",
+                   f"{what} = {target:g} +- {tolerance:g}: holds if the interval lies inside, fails if it lies "
+                   "outside, else inconclusive", verdict)
+
+
+def combine(verdicts: Sequence[str]) -> str:
+    """The verdict of a claim with several parts (see the module docstring).
+
+    Examples
+    --------
+    >>> combine([HOLDS, HOLDS]), combine([HOLDS, FAILS]), combine([HOLDS, INCONCLUSIVE])
+    ('holds', 'holds in part', 'holds in part')
+    >>> combine([FAILS, INCONCLUSIVE]), combine([INCONCLUSIVE]), combine([FAILS])
+    ('does not hold', 'inconclusive', 'does not hold')
+    """
+    verdicts = list(verdicts)
+    if not verdicts:
+        raise ValueError("verdicts must not be empty")
+    unknown = sorted(set(verdicts) - set(VERDICTS))
+    if unknown:
+        raise ValueError(f"unknown verdicts {unknown}; expected some of {VERDICTS}")
+    if all(v == HOLDS for v in verdicts):
+        return HOLDS
+    if any(v in (HOLDS, PARTLY) for v in verdicts):
+        return PARTLY
+    if any(v == FAILS for v in verdicts):
+        return FAILS
+    return INCONCLUSIVE
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One row of the claim check."""
+    """One row of the claim check.
+
+    Attributes
+    ----------
+    chapter
+        The chapter's slug.
+    claim
+        The claim, and whose it is (the talk's, or a paper's it cites).
+    measured
+        Exactly what was measured, with intervals; a toy proxy is named a proxy.
+    rule
+        The rule that turns the measurement into the verdict.
+    verdict
+        One of ``VERDICTS``.
+    """
 
     chapter: str
     claim: str
     measured: str
+    rule: str
     verdict: str
 
-
-def correlation_claims() -> list[Claim]:
-    """Rows for chapter 1, "Correlation is not causation".
-
-    Examples
-    --------
-    >>> [c.verdict for c in correlation_claims()]
-    ['holds', 'does not hold', 'holds in part']
-    """
-    df = load_chocolate_nobel()
-    r = pearson(df["chocolate_kg_per_capita"], df["nobel_laureates_per_10m"])
-    partial = {
-        col: partial_correlation(df, "chocolate_kg_per_capita", "nobel_laureates_per_10m", [col])
-        for col in ("gdp_per_capita", "gdp_per_capita_gapminder_2007")
-    }
-    # Simulated triangle with the same correlation strength as the real data and no causal effect.
-    model = LinearTriangle(a=2.0, b=2.0, beta=0.0).scm()
-    truth = {frozenset({"C", "G"}), frozenset({"G", "N"})}
-    rate = skeleton_recovery_rate(model.sample, truth, n=2_000, seeds=range(20), alpha=0.01)
-    real = df.rename(columns={"chocolate_kg_per_capita": "C", "nobel_laureates_per_10m": "N",
-                              "gdp_per_capita_gapminder_2007": "G"})[["C", "G", "N"]]
-    real_edges = sorted("-".join(sorted(e)) for e in pc_skeleton(real, alpha=0.01))
-    return [
-        Claim("correlation", "Chocolate consumption and Nobel laureates correlate (Messerli: r = 0.791)",
-              f"r = {r.r:.3f} (95% CI {r.ci_low:.2f} to {r.ci_high:.2f}, p = {r.p_value:.1e}, n = {r.n})",
-              HOLDS if abs(r.r - 0.791) < 0.0005 else FAILS),
-        Claim("correlation", "GDP, the common cause, explains the correlation",
-              "partial r given GDP: " + ", ".join(f"{v:.2f} ({k})" for k, v in partial.items()),
-              FAILS if min(partial.values()) > 0.3 else HOLDS),
-        Claim("correlation", "The triangle C <- G -> N can be found from data (PC algorithm, alpha = 0.01)",
-              f"simulated, n = 2,000: skeleton recovered in {rate:.0%} of 20 seeds; "
-              f"real, n = 23: PC finds {', '.join(real_edges) or 'no edges'}",
-              PARTLY if rate >= 0.95 else FAILS),
-    ]
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
 
 
-def claims_table(claims: list[Claim]) -> pd.DataFrame:
-    """The claims as a table, one row each.
+def make_claim(chapter: str, claim: str, findings: Sequence[Finding], setting: str = "") -> Claim:
+    """A claim row from its findings: the verdict by :func:`combine`, the rules and measurements joined.
+
+    Parameters
+    ----------
+    chapter, claim
+        See :class:`Claim`.
+    findings
+        The tested parts, from :func:`above`, :func:`below` or :func:`within`.
+    setting
+        What the measurement was made on ("COCO train2014, 82,081 images"), put before the numbers.
 
     Examples
     --------
-    >>> claims_table([Claim("x", "a claim", "1.0", HOLDS)]).shape
-    (1, 4)
+    >>> row = make_claim("correlation", "r is large", [above(Interval(0.79, 0.56, 0.91), 0.5, "r")], "23 countries")
+    >>> row.verdict, row.measured
+    ('holds', '23 countries: r = 0.790 (95% CI 0.560 to 0.910)')
     """
+    findings = list(findings)
+    if not findings or not all(isinstance(f, Finding) for f in findings):
+        raise ValueError("findings must be a non-empty list of Finding (from above, below or within)")
+    measured = "; ".join(f.measured for f in findings)
+    return Claim(chapter, claim, f"{setting}: {measured}" if setting else measured,
+                 "; ".join(f.rule for f in findings), combine([f.verdict for f in findings]))
+
+
+def claims_table(claims: Sequence[Claim]) -> pd.DataFrame:
+    """The claims as a table, one row each (columns: chapter, claim, measured, rule, verdict).
+
+    Examples
+    --------
+    >>> claims_table([Claim("x", "a claim", "1.0", "a rule", HOLDS)]).shape
+    (1, 5)
+    """
+    claims = list(claims)
     if not claims:
         raise ValueError("claims must not be empty")
+    if not all(isinstance(c, Claim) for c in claims):
+        raise TypeError("claims must hold only Claim rows")
     return pd.DataFrame([asdict(c) for c in claims])
 
 
-def confounder_claims(n_scene_images: int = 200_000) -> list[Claim]:
-    """Rows for chapter 2, "Confounders in detection datasets".
+def _source_hash() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cached(fn: F) -> F:
+    """Compute ``fn`` once per book build: cached by joblib under ``$CAUSAL_LESSONS_CACHE`` when it is set.
+
+    The cache key holds the function, its arguments, the size (quick/full/smoke) and a hash of the package's
+    source, so a changed package or size never reads a stale result.
 
     Examples
     --------
-    >>> [c.verdict for c in confounder_claims(20_000)]
-    ['holds', 'holds', 'does not hold', 'does not hold']
+    >>> @cached
+    ... def square(x):
+    ...     return x * x
+    >>> square(3)
+    9
     """
-    import numpy as np
 
-    from .cooccurrence import backdoor_matrix, conditional, interventional, interventional_matrix
-    from .datasets import load_coco_labels
-    from .scenes import make_scene_world, select_photos
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        location = os.environ.get(CACHE_ENV, "").strip()
+        if not location:
+            return fn(*args, **kwargs)
+        from joblib import Memory
 
-    coco = load_coco_labels("train2014")
-    assoc = {p: conditional(coco, *p) for p in (("sink", "hair drier"), ("person", "toilet"))}
-    inter = {p: interventional(coco, *p) for p in assoc}
-    world = make_scene_world(0.03)
-    labels, scene = world.sample(n_scene_images, seed=0)
-    truth = np.array([world.p_y(name) for name in world.object_names])
-    off = ~np.eye(len(truth), dtype=bool)
-    err_objects = np.abs(interventional_matrix(labels) - truth[None, :])[off]
-    err_scene = np.abs(backdoor_matrix(labels, scene) - truth[None, :])[off]
-    person, toilet = world.index("person"), world.index("toilet")
-    kept = select_photos(labels, person, toilet, keep_both=0.1, seed=1)
-    selected = backdoor_matrix(labels[kept], scene[kept])[toilet, person]
-    return [
-        Claim("confounders", "On COCO, P(sink | hair drier) is about 0.56 and P(person | toilet) about 0.11",
-              f"train2014: {assoc[('sink', 'hair drier')]:.4f} and {assoc[('person', 'toilet')]:.4f}",
-              HOLDS if abs(assoc[("sink", "hair drier")] - 0.56) < 0.01 and abs(assoc[("person", "toilet")] - 0.11) < 0.015
-              else FAILS),
-        Claim("confounders", "Backdoor adjustment over object strata gives 0.39 and 0.29 (VC R-CNN)",
-              f"train2014: {inter[('sink', 'hair drier')]:.4f} and {inter[('person', 'toilet')]:.4f}",
-              HOLDS if abs(inter[("sink", "hair drier")] - 0.39) < 0.01 and abs(inter[("person", "toilet")] - 0.29) < 0.01
-              else FAILS),
-        Claim("confounders", "Adjusting for the other objects removes the confounding",
-              f"scene world, true P(Y|do(X)) = P(Y): object strata mean error {err_objects.mean():.3f} "
-              f"(max {err_objects.max():.3f}); adjusting for the scene {err_scene.mean():.3f} (max {err_scene.max():.3f})",
-              FAILS if err_objects.mean() > 3 * err_scene.mean() else HOLDS),
-        Claim("confounders", "Few photos show people on toilets because of confounding",
-              f"with selection (keep 10% of person+toilet photos), scene adjustment gives {selected:.3f} "
-              f"against P(person) = {truth[person]:.3f}: selection bias, which no adjustment for the scene removes",
-              FAILS if abs(selected - truth[person]) > 0.05 else HOLDS),
-    ]
+        memory = Memory(Path(location) / f"{runtime.size()}-{_source_hash()}", verbose=0)
+        return memory.cache(fn)(*args, **kwargs)
 
-
-def equivariance_claims(curves: "pd.DataFrame | None" = None) -> list[Claim]:
-    """Rows for chapter 3, "Group-theoretic equivariance and disentanglement".
-
-    ``curves`` are results of :func:`causal_lessons.rotated_digits.learning_curves`; without them a small run
-    (two sizes, one seed) is made.
-
-    Examples
-    --------
-    >>> from causal_lessons.rotated_digits import learning_curves
-    >>> rows = equivariance_claims(learning_curves([30], [0], steps=5, channels=2, n_test=30, progress=False))
-    >>> rows[0].verdict
-    'holds'
-    """
-    import torch
-
-    from .disentangle import disentangled_encoder, entangled_encoder, leakage
-    from .equivariance import C4_ON_IMAGES, C4_ON_LIFTED, GroupConvC4, LiftingConvC4, equivariance_error
-    from .rotated_digits import learning_curves, mean_curves
-
-    torch.manual_seed(0)
-    x = torch.randn(2, 3, 15, 15)
-    lift, group = LiftingConvC4(3, 8, 5), GroupConvC4(8, 8, 3)
-    err = max(equivariance_error(lift, x, C4_ON_IMAGES, C4_ON_LIFTED),
-              equivariance_error(lambda t: group(lift(t)), x, C4_ON_IMAGES, C4_ON_LIFTED))
-    conv = torch.nn.Conv2d(3, 32, 5, padding=2)
-    plain = equivariance_error(conv, x, C4_ON_IMAGES, C4_ON_IMAGES)
-    if curves is None:
-        curves = learning_curves([50, 400], [0], steps=150, progress=False)
-    rotated = mean_curves(curves)["rotated test"]
-    upright = mean_curves(curves)["upright test"]
-    gcnn_wins = bool((rotated["G-CNN (C4)"] > rotated["CNN"]).all())
-    aug_gain = float(rotated["CNN + rotation augmentation"].iloc[-1] - rotated["CNN"].iloc[-1])
-    gcnn_gap = float((upright["G-CNN (C4)"] - rotated["G-CNN (C4)"]).abs().max())
-    sizes = ", ".join(str(s) for s in rotated.index)
-    aug_beats_gcnn = bool((rotated["CNN + rotation augmentation"] >= rotated["G-CNN (C4)"]).any())
-    leak_d, leak_e = leakage(disentangled_encoder)["mean"], leakage(entangled_encoder)["mean"]
-    return [
-        Claim("equivariance", "Group convolutions are equivariant by construction",
-              f"C4 lifting + group convolution: relative error {err:.1e} (float32); a plain Conv2d: {plain:.2f}",
-              HOLDS if err < 1e-5 and plain > 0.1 else FAILS),
-        Claim("equivariance", "Equivariance cannot be bought with data; decomposability can",
-              f"rotated digits, sizes {sizes}: G-CNN beats the CNN at every size: {gcnn_wins}; its upright and rotated "
-              f"accuracies differ by at most {gcnn_gap:.3f}; augmentation adds {aug_gain:+.3f} to the CNN at the "
-              f"largest size{' and matches or beats the G-CNN at some size' if aug_beats_gcnn else ''}",
-              (PARTLY if aug_beats_gcnn else HOLDS) if gcnn_wins else FAILS),
-        Claim("equivariance", "Disentanglement is a block-wise group action (Higgins et al.)",
-              f"leakage: hand-built disentangled code {leak_d:.1e}, the same code mixed by a rotation {leak_e:.2f}",
-              HOLDS if leak_d < 1e-6 and leak_e > 0.1 else FAILS),
-    ]
-
-
-def tokenization_claims(n_crops: int = 2_000) -> list[Claim]:
-    """Rows for chapter 6, "Multimodal tokenization".
-
-    Examples
-    --------
-    >>> [c.verdict for c in tokenization_claims(300)]
-    ['holds', 'does not hold', 'holds']
-    """
-    from .datasets import load_text
-    from .token_stats import order_gap, zipf_slope
-    from .tokenizers import CoarseToFineTokenizer, PatchTokenizer, prefix_errors, random_crops, word_tokens, words_to_ids
-
-    ids, vocab = words_to_ids(word_tokens(load_text("alice")))
-    slope = zipf_slope(ids, (1, 1000))
-    text_gap = order_gap([ids[i:i + 64] for i in range(0, len(ids) - 64, 64)], len(vocab))["gap"]
-    crops, test = random_crops(n_crops, 32, seed=0), random_crops(200, 32, seed=1)
-    gaps = {}
-    for normalise in (False, True):
-        tok = PatchTokenizer(k=64, normalise=normalise).fit(crops)
-        gaps[normalise] = order_gap(list(tok.encode(crops)), 64)["gap"]
-    raster = PatchTokenizer(k=64).fit(crops)
-    c2f = CoarseToFineTokenizer(k=64).fit(crops)
-    one_raster, one_c2f = prefix_errors(raster, test, [1])[0], prefix_errors(c2f, test, [1])[0]
-    return [
-        Claim("tokenization", "Word tokens follow Zipf's law (rank-frequency slope near -1)",
-              f"Alice: slope {slope:.2f} over ranks 1-1000", HOLDS if abs(slope + 1) < 0.15 else FAILS),
-        Claim("tokenization", "Shuffling spatial image tokens barely matters (the DDT paper's claim)",
-              f"order gap, bits per token: patch tokens {gaps[False]:.2f}, contrast-normalised {gaps[True]:.2f}, "
-              f"words {text_gap:.2f} (K = 64, 32 x 32 crops)",
-              FAILS if min(gaps.values()) > 0.1 else HOLDS),
-        Claim("tokenization", "Coarse-to-fine (recursive) tokens decode to a whole image from any prefix",
-              f"mean squared error after one token: coarse-to-fine {one_c2f:.4f}, raster {one_raster:.4f}",
-              HOLDS if one_c2f < one_raster else FAILS),
-    ]
+    return wrapper  # type: ignore[return-value]

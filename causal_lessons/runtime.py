@@ -1,11 +1,17 @@
-"""Run-time choices shared by every notebook: quick or full size, the device, and seeding.
+"""Run-time choices shared by every notebook: the size, iteration counts, the device, and seeding.
 
 The environment variable ``CAUSAL_LESSONS_QUICK`` selects the size:
 
-- ``CAUSAL_LESSONS_QUICK=1`` -- quick size: every notebook runs in well under a minute on two CPU cores
-  (used by the book build, CI and laptops);
-- ``CAUSAL_LESSONS_QUICK=0`` -- full size, meant for a GPU;
-- unset -- full size when a CUDA GPU is present (Colab with a GPU), quick size otherwise.
+- ``CAUSAL_LESSONS_QUICK=1`` -- **quick**: every notebook runs in at most 45 s on two CPU cores (the book
+  build, CI, laptops);
+- ``CAUSAL_LESSONS_QUICK=0`` -- **full**, meant for a GPU;
+- ``CAUSAL_LESSONS_QUICK=smoke`` -- **smoke**: the full size's data, shapes, channels and depths, but at most
+  :data:`SMOKE_STEPS` optimisation steps per training loop and one seed, so a CPU proves that the full-size
+  configuration builds, trains a step and plots;
+- unset -- full when a CUDA GPU is present (Colab with a GPU), quick otherwise.
+
+Shapes and data sizes go through :func:`pick` (smoke takes the full value); iteration counts through
+:func:`steps` and the number of seeds through :func:`seeds` (smoke takes at most two steps and one seed).
 """
 
 from __future__ import annotations
@@ -23,41 +29,57 @@ QUICK_ENV = "CAUSAL_LESSONS_QUICK"
 
 T = TypeVar("T")
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+_TRUE = {"1", "true", "yes", "on", "quick"}
+_FALSE = {"0", "false", "no", "off", "full"}
+_SMOKE = {"smoke"}
+
+#: The most optimisation steps a training loop takes at the smoke size.
+SMOKE_STEPS = 2
+
+SIZES = ("quick", "full", "smoke")
 
 
-def is_quick() -> bool:
-    """Whether the quick size is selected.
-
-    Returns
-    -------
-    bool
-        ``True`` for the quick size (see the module docstring for the rule).
+def size() -> str:
+    """The selected size: ``"quick"``, ``"full"`` or ``"smoke"`` (see the module docstring for the rule).
 
     Examples
     --------
-    >>> isinstance(is_quick(), bool)
+    >>> size() in SIZES
     True
     """
     raw = os.environ.get(QUICK_ENV)
     if raw is None or raw.strip() == "":
-        return not torch.cuda.is_available()
+        return "full" if torch.cuda.is_available() else "quick"
     value = raw.strip().lower()
     if value in _TRUE:
-        return True
+        return "quick"
     if value in _FALSE:
-        return False
-    raise ValueError(f"{QUICK_ENV} must be one of 1/0/true/false/yes/no/on/off, got {raw!r}")
+        return "full"
+    if value in _SMOKE:
+        return "smoke"
+    raise ValueError(f"{QUICK_ENV} must be 1/0/smoke (or true/false/yes/no/on/off), got {raw!r}")
+
+
+def is_quick() -> bool:
+    """Whether the quick size is selected (the smoke size uses the full size's shapes, so it is not quick).
+
+    Examples
+    --------
+    >>> is_quick() == (size() == "quick")
+    True
+    """
+    return size() == "quick"
 
 
 def pick(quick: T, full: T) -> T:
-    """Return ``quick`` at the quick size and ``full`` at the full size.
+    """Return ``quick`` at the quick size and ``full`` at the full and smoke sizes: data sizes, shapes, widths.
+
+    Iteration counts go through :func:`steps` instead, so that the smoke size can cut them.
 
     Parameters
     ----------
     quick, full
-        The two values, e.g. sample sizes or epoch counts.
+        The two values, e.g. sample sizes or numbers of channels.
 
     Examples
     --------
@@ -65,6 +87,44 @@ def pick(quick: T, full: T) -> T:
     True
     """
     return quick if is_quick() else full
+
+
+def steps(quick: int, full: int) -> int:
+    """The number of optimisation steps (or epochs) of a training loop at the selected size.
+
+    Quick and full return their value; smoke returns ``min(full, SMOKE_STEPS)``, enough to prove that the
+    full-size model builds, computes a loss and takes a step.
+
+    Parameters
+    ----------
+    quick, full
+        Positive step counts.
+
+    Examples
+    --------
+    >>> steps(150, 3_000) == {"quick": 150, "full": 3_000, "smoke": 2}[size()]
+    True
+    """
+    quick = check_positive_int(quick, "quick")
+    full = check_positive_int(full, "full")
+    chosen = size()
+    if chosen == "smoke":
+        return min(full, SMOKE_STEPS)
+    return quick if chosen == "quick" else full
+
+
+def seeds(quick: int, full: int) -> list[int]:
+    """The seeds ``[0, 1, ..., n - 1]`` an experiment repeats over: ``quick`` or ``full`` of them, one at smoke.
+
+    Examples
+    --------
+    >>> seeds(3, 5) == {"quick": [0, 1, 2], "full": [0, 1, 2, 3, 4], "smoke": [0]}[size()]
+    True
+    """
+    quick = check_positive_int(quick, "quick")
+    full = check_positive_int(full, "full")
+    chosen = size()
+    return list(range(1 if chosen == "smoke" else quick if chosen == "quick" else full))
 
 
 def get_device() -> torch.device:
@@ -117,5 +177,4 @@ def describe() -> str:
     >>> "size" in describe()
     True
     """
-    size = "quick" if is_quick() else "full"
-    return f"size: {size} ({QUICK_ENV}={os.environ.get(QUICK_ENV, 'unset')}), device: {get_device()}"
+    return f"size: {size()} ({QUICK_ENV}={os.environ.get(QUICK_ENV, 'unset')}), device: {get_device()}"

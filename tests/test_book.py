@@ -49,6 +49,7 @@ def book(tmp_path_factory) -> tuple[Path, str]:
     # silently drop every figure from the pages.
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     env["CAUSAL_LESSONS_QUICK"] = "1"
+    env["CAUSAL_LESSONS_CACHE"] = str(out / "claims-cache")  # each chapter measured once in this build
     proc = subprocess.run(
         [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "--path-output", str(out), "--all",
          "-W", "-n", "--keep-going"],

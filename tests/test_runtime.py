@@ -48,3 +48,26 @@ def test_seed_everything_makes_all_three_generators_repeat():
 def test_seed_errors(seed, error):
     with pytest.raises(error, match="seed"):
         runtime.seed_everything(seed)
+
+
+@pytest.mark.parametrize("value, size, steps, seeds, pick", [
+    ("1", "quick", 10, [0, 1, 2], "q"), ("0", "full", 500, [0, 1, 2, 3, 4], "f"), ("smoke", "smoke", 2, [0], "f"),
+    (" Smoke ", "smoke", 2, [0], "f"),
+])
+def test_sizes_steps_and_seeds(monkeypatch, value, size, steps, seeds, pick):
+    monkeypatch.setenv(runtime.QUICK_ENV, value)
+    assert runtime.size() == size
+    assert runtime.steps(10, 500) == steps
+    assert runtime.seeds(3, 5) == seeds
+    assert runtime.pick("q", "f") == pick
+
+
+def test_smoke_never_takes_more_steps_than_full(monkeypatch):
+    monkeypatch.setenv(runtime.QUICK_ENV, "smoke")
+    assert runtime.steps(10, 1) == 1
+
+
+@pytest.mark.parametrize("args, error, match", [((0, 5), ValueError, "quick"), ((5, 1.5), TypeError, "full")])
+def test_steps_errors_name_the_argument(args, error, match):
+    with pytest.raises(error, match=match):
+        runtime.steps(*args)

@@ -1,0 +1,90 @@
+"""What every notebook of the book uses: the figure style and glue for numbers in prose.
+
+:func:`setup` makes matplotlib figures sharp on high-density screens (retina PNG) with text at least as large as
+the book's body text, once the figure is shown at its natural width (at most :data:`WIDTH` inches, the width of
+the book's column). :func:`glue` hands a computed value to the book's prose (MyST-NB's ``glue``), so no number
+in a sentence is typed in; in Colab or plain Jupyter, where the book builder is absent, it does nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import runtime
+
+#: Widest figure, in inches at 100 dpi: it fits the book's column at a 1280 px window without shrinking.
+WIDTH = 7.0
+
+#: The smallest font size (points) any text in a figure may use: at 100 dpi it is as large as the body text.
+MIN_FONT_SIZE = 12
+
+STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "font.size": MIN_FONT_SIZE,
+    "axes.titlesize": MIN_FONT_SIZE + 1,
+    "axes.labelsize": MIN_FONT_SIZE,
+    "xtick.labelsize": MIN_FONT_SIZE,
+    "ytick.labelsize": MIN_FONT_SIZE,
+    "legend.fontsize": MIN_FONT_SIZE,
+    "figure.titlesize": MIN_FONT_SIZE + 2,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "figure.constrained_layout.use": True,
+}
+
+
+def setup(seed: int = 0) -> str:
+    """Apply the book's figure style, seed every generator, and describe the size and device.
+
+    Returns
+    -------
+    str
+        :func:`causal_lessons.runtime.describe`'s line, for the notebook to print.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> "size" in setup()
+    True
+    >>> import matplotlib.pyplot as plt; plt.rcParams["font.size"] >= MIN_FONT_SIZE
+    True
+    """
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(STYLE)
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
+    runtime.seed_everything(seed)
+    return runtime.describe()
+
+
+def glue(name: str, value: Any, display: bool = False) -> Any:
+    """Give ``value`` to the book's prose under ``name`` (``{glue:text}`name``` in MyST); returns ``value``.
+
+    Outside the book build (Colab, Jupyter without MyST-NB) nothing is glued and the value is returned as is.
+
+    Examples
+    --------
+    >>> glue("answer", 42)
+    42
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"name must be an identifier-like string, got {name!r}")
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return value
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return value
+    if get_ipython() is not None:
+        myst_glue(name, value, display=display)
+    return value

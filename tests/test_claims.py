@@ -1,0 +1,110 @@
+"""The claim machinery: intervals, verdict rules, rows, the table and the per-build cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from causal_lessons import claims as C
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.floats(-5, 5), half=st.floats(0, 3), threshold=st.floats(-5, 5))
+def test_above_and_below_follow_the_interval(value, half, threshold):
+    est = C.Interval(value, value - half, value + half)
+    up, down = C.above(est, threshold, "x").verdict, C.below(est, threshold, "x").verdict
+    if value - half > threshold:
+        assert up == C.HOLDS
+    elif value + half <= threshold:
+        assert up == C.FAILS
+    else:
+        assert up == C.INCONCLUSIVE
+    # An interval strictly on one side decides both rules, in opposite directions.
+    if up == C.HOLDS:
+        assert down == C.FAILS
+    if down == C.HOLDS:
+        assert up == C.FAILS
+
+
+def test_a_straddling_interval_is_inconclusive_whatever_the_point_estimate():
+    assert C.above(C.Interval(0.6, 0.25, 0.82), 0.3, "partial r").verdict == C.INCONCLUSIVE
+    assert C.below(C.Interval(0.6, 0.25, 0.82), 0.3, "partial r").verdict == C.INCONCLUSIVE
+
+
+def test_within_a_published_number():
+    assert C.within(C.Interval.exact(0.3985), 0.39, 0.01, "p").verdict == C.HOLDS
+    assert C.within(C.Interval.exact(0.41), 0.39, 0.01, "p").verdict == C.FAILS
+    assert C.within(C.Interval(0.40, 0.29, 0.52), 0.39, 0.01, "p").verdict == C.INCONCLUSIVE
+
+
+def test_combine_rules():
+    H, P, F, I = C.HOLDS, C.PARTLY, C.FAILS, C.INCONCLUSIVE
+    assert [C.combine(v) for v in ([H], [H, H], [H, F], [H, I], [F, I], [F, F], [I, I], [P, H])] == \
+        [H, H, P, P, F, F, I, P]
+
+
+def test_over_seeds_matches_the_t_interval():
+    ci = C.over_seeds([1.0, 2.0, 3.0])
+    # mean 2, sd 1, t_{0.975, 2} = 4.3027
+    assert ci.value == 2.0 and ci.high - 2.0 == pytest.approx(4.302653 / np.sqrt(3), rel=1e-6)
+
+
+def test_bootstrap_interval_covers_a_known_mean():
+    x = np.random.default_rng(1).normal(3.0, 1.0, size=500)
+    ci = C.bootstrap(lambda idx: float(x[idx].mean()), len(x), n_resamples=1_000)
+    assert ci.low < 3.0 < ci.high
+    assert ci.high - ci.low == pytest.approx(2 * 1.96 / np.sqrt(500), rel=0.2)
+
+
+def test_proportion_wilson_interval():
+    ci = C.proportion(0, 20)
+    assert ci.value == 0 and ci.low == 0 and ci.high == pytest.approx(0.1611, abs=1e-4)
+
+
+def test_make_claim_joins_findings_and_table_has_the_rule():
+    row = C.make_claim("x", "claim", [C.above(C.Interval(1, 0.5, 1.5), 0, "a"),
+                                      C.below(C.Interval(1, 0.5, 1.5), 0, "b")], "setting")
+    assert row.verdict == C.PARTLY and row.measured.startswith("setting: a = ")
+    assert list(C.claims_table([row]).columns) == ["chapter", "claim", "measured", "rule", "verdict"]
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: C.Interval(float("nan"), 0, 1), ValueError, "value"),
+    (lambda: C.Interval(2, 0, 1), ValueError, "low <= value <= high"),
+    (lambda: C.above(0.5, 0.3, "x"), TypeError, "estimate must be an Interval"),
+    (lambda: C.above(C.Interval.exact(1), 0, ""), ValueError, "what"),
+    (lambda: C.within(C.Interval.exact(1), 1, 0, "x"), ValueError, "tolerance"),
+    (lambda: C.combine([]), ValueError, "verdicts"),
+    (lambda: C.combine(["maybe"]), ValueError, "unknown verdicts"),
+    (lambda: C.Claim("x", "c", "m", "r", "true"), ValueError, "verdict"),
+    (lambda: C.make_claim("x", "c", []), ValueError, "findings"),
+    (lambda: C.claims_table([]), ValueError, "claims must not be empty"),
+    (lambda: C.over_seeds([1.0]), ValueError, "values"),
+    (lambda: C.over_seeds([1.0, float("nan")]), ValueError, "values"),
+    (lambda: C.proportion(3, 2), ValueError, "successes"),
+    (lambda: C.proportion(1.0, 2), TypeError, "successes"),
+    (lambda: C.bootstrap(lambda i: 0.0, 1), ValueError, "n_rows"),
+    (lambda: C.bootstrap(lambda i: float("nan"), 10), ValueError, "finite"),
+])
+def test_errors_name_the_argument(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_cache_computes_once_per_key_and_is_off_by_default(tmp_path, monkeypatch):
+    calls = []
+
+    @C.cached
+    def work(x):
+        calls.append(x)
+        return x + 1
+
+    monkeypatch.delenv(C.CACHE_ENV, raising=False)
+    assert work(1) == 2 and work(1) == 2 and calls == [1, 1]
+    monkeypatch.setenv(C.CACHE_ENV, str(tmp_path))
+    calls.clear()
+    assert work(1) == 2 and work(1) == 2 and work(2) == 3 and calls == [1, 2]
+    monkeypatch.setenv("CAUSAL_LESSONS_QUICK", "smoke")  # another size is another key
+    assert work(1) == 2 and calls == [1, 2, 1]

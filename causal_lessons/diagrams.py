@@ -84,7 +84,7 @@ def dag(edges: Sequence[tuple[str, str]], *, nodes: Sequence[str] = (), highligh
     for e in edges:
         order += [v for v in e if v not in order]
     if not order:
-        raise ValueError("a diagram needs at least one node or edge")
+        raise ValueError("edges and nodes are both empty: a diagram needs at least one node or edge")
     known = set(order)
     labels = dict(labels or {})
     edge_labels = dict(edge_labels or {})

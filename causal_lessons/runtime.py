@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import os
 import random
-from typing import TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -39,14 +41,25 @@ SMOKE_STEPS = 2
 SIZES = ("quick", "full", "smoke")
 
 
-def size() -> str:
+def size(override: str | None = None) -> str:
     """The selected size: ``"quick"``, ``"full"`` or ``"smoke"`` (see the module docstring for the rule).
+
+    Parameters
+    ----------
+    override
+        A size to use instead of the environment's (the "How to use" page tabulates every lab at every size).
 
     Examples
     --------
     >>> size() in SIZES
     True
+    >>> size("full")
+    'full'
     """
+    if override is not None:
+        if override not in SIZES:
+            raise ValueError(f"size must be one of {SIZES}, got {override!r}")
+        return override
     raw = os.environ.get(QUICK_ENV)
     if raw is None or raw.strip() == "":
         return "full" if torch.cuda.is_available() else "quick"
@@ -71,7 +84,7 @@ def is_quick() -> bool:
     return size() == "quick"
 
 
-def pick(quick: T, full: T) -> T:
+def pick(quick: T, full: T, at: str | None = None) -> T:
     """Return ``quick`` at the quick size and ``full`` at the full and smoke sizes: data sizes, shapes, widths.
 
     Iteration counts go through :func:`steps` instead, so that the smoke size can cut them.
@@ -80,16 +93,20 @@ def pick(quick: T, full: T) -> T:
     ----------
     quick, full
         The two values, e.g. sample sizes or numbers of channels.
+    at
+        A size to use instead of the selected one (see :func:`size`).
 
     Examples
     --------
     >>> pick(1_000, 1_000_000) == (1_000 if is_quick() else 1_000_000)
     True
+    >>> pick(1_000, 1_000_000, at="smoke")
+    1000000
     """
-    return quick if is_quick() else full
+    return quick if size(at) == "quick" else full
 
 
-def steps(quick: int, full: int) -> int:
+def steps(quick: int, full: int, at: str | None = None) -> int:
     """The number of optimisation steps (or epochs) of a training loop at the selected size.
 
     Quick and full return their value; smoke returns ``min(full, SMOKE_STEPS)``, enough to prove that the
@@ -99,6 +116,8 @@ def steps(quick: int, full: int) -> int:
     ----------
     quick, full
         Positive step counts.
+    at
+        A size to use instead of the selected one (see :func:`size`).
 
     Examples
     --------
@@ -107,13 +126,13 @@ def steps(quick: int, full: int) -> int:
     """
     quick = check_positive_int(quick, "quick")
     full = check_positive_int(full, "full")
-    chosen = size()
+    chosen = size(at)
     if chosen == "smoke":
         return min(full, SMOKE_STEPS)
     return quick if chosen == "quick" else full
 
 
-def seeds(quick: int, full: int) -> list[int]:
+def seeds(quick: int, full: int, at: str | None = None) -> list[int]:
     """The seeds ``[0, 1, ..., n - 1]`` an experiment repeats over: ``quick`` or ``full`` of them, one at smoke.
 
     Examples
@@ -123,7 +142,7 @@ def seeds(quick: int, full: int) -> list[int]:
     """
     quick = check_positive_int(quick, "quick")
     full = check_positive_int(full, "full")
-    chosen = size()
+    chosen = size(at)
     return list(range(1 if chosen == "smoke" else quick if chosen == "quick" else full))
 
 
@@ -178,3 +197,67 @@ def describe() -> str:
     True
     """
     return f"size: {size()} ({QUICK_ENV}={os.environ.get(QUICK_ENV, 'unset')}), device: {get_device()}"
+
+
+@dataclass(frozen=True)
+class Job:
+    """How big a lab's training is at one size: printed by each lab's first cell and tabulated on "How to use".
+
+    Attributes
+    ----------
+    name
+        What is trained ("outcome MLP", "3 models x 3 sizes x 2 seeds").
+    size
+        ``"quick"``, ``"full"`` or ``"smoke"``.
+    steps
+        Optimisation steps of the whole lab at this size (summed over models and seeds).
+    flops_per_step
+        Floating-point operations of one training step (forward and backward) of the largest model, measured
+        by :func:`count_flops`.
+
+    Examples
+    --------
+    >>> print(Job("an MLP", "quick", 600, 2_500_000))
+    an MLP at the quick size: 600 training steps, 2.5 MFLOP per step, 1.5 GFLOP in all
+    """
+
+    name: str
+    size: str
+    steps: int
+    flops_per_step: int
+
+    @property
+    def total_flops(self) -> int:
+        """Steps times FLOPs per step: an upper bound on the training work."""
+        return self.steps * self.flops_per_step
+
+    def __str__(self) -> str:
+        return (f"{self.name} at the {self.size} size: {self.steps:,} training steps, "
+                f"{_si(self.flops_per_step)}FLOP per step, {_si(self.total_flops)}FLOP in all")
+
+
+def _si(value: float) -> str:
+    for unit, scale in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.1f} {unit}"
+    return f"{value:.0f} "
+
+
+def count_flops(step: Callable[[], Any]) -> int:
+    """Floating-point operations of one call of ``step`` (e.g. a forward and backward pass), counted by torch's
+    :class:`torch.utils.flop_counter.FlopCounterMode` (matrix products and convolutions; element-wise work is not
+    counted).
+
+    Examples
+    --------
+    >>> layer = torch.nn.Linear(10, 5)
+    >>> count_flops(lambda: layer(torch.zeros(4, 10)).sum().backward())  # 2*4*10*5 forward, as much for dW
+    800
+    """
+    if not callable(step):
+        raise TypeError(f"step must be a callable taking no arguments, got {type(step).__name__}")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return int(counter.get_total_flops())

@@ -45,8 +45,46 @@ def reference_answers(dist: Path, slug: str) -> dict[str, str]:
     return {q: nb.cells[answer_cell(nb, q)].source for q in check_cells(nb)}
 
 
-def wrong_answers(slug: str) -> dict[str, str]:
-    return yaml.safe_load((ROOT / "exercises" / slug / "wrong_answers.yml").read_text())
+def wrong_answers(slug: str) -> dict[str, list[str]]:
+    """``{question: [wrong answer code, ...]}`` from ``exercises/<slug>/wrong_answers.yml`` (a string or a list
+    of strings per question)."""
+    return _answers(slug, "wrong_answers.yml")
+
+
+def right_answers(slug: str) -> dict[str, list[str]]:
+    """``{question: [right-but-different answer code, ...]}`` from ``exercises/<slug>/right_answers.yml``."""
+    return _answers(slug, "right_answers.yml")
+
+
+def _answers(slug: str, filename: str) -> dict[str, list[str]]:
+    path = ROOT / "exercises" / slug / filename
+    if not path.is_file():
+        return {}
+    raw = yaml.safe_load(path.read_text()) or {}
+    return {q: [v] if isinstance(v, str) else list(v) for q, v in raw.items()}
+
+
+def master_questions(slug: str) -> dict[str, dict]:
+    """``{question: {"config": its BEGIN QUESTION config, "text": its markdown, "answers": names the solution
+    assigns}}`` read from the master notebook."""
+    nb = nbformat.read(ROOT / "exercises" / slug / f"{slug}.ipynb", as_version=4)
+    questions: dict[str, dict] = {}
+    current = None
+    for cell in nb.cells:
+        source = cell.source.strip()
+        if cell.cell_type == "raw" and source.startswith("# BEGIN QUESTION"):
+            config = yaml.safe_load(source.split("\n", 1)[1])
+            current = questions.setdefault(config["name"], {"config": config, "text": "", "answers": []})
+        elif cell.cell_type == "raw" and source.startswith("# END QUESTION"):
+            current = None
+        elif current is not None and cell.cell_type == "markdown":
+            current["text"] += cell.source + "\n"
+        elif current is not None and cell.cell_type == "code" and "# SOLUTION" in cell.source:
+            for line in cell.source.splitlines():
+                match = re.match(r"([A-Za-z_]\w*)\s*=[^=]", line)
+                if match and "# SOLUTION" in line and match.group(1) not in current["answers"]:
+                    current["answers"].append(match.group(1))
+    return questions
 
 
 def student_notebook(dist: Path, slug: str) -> nbformat.NotebookNode:

@@ -71,3 +71,21 @@ def test_smoke_never_takes_more_steps_than_full(monkeypatch):
 def test_steps_errors_name_the_argument(args, error, match):
     with pytest.raises(error, match=match):
         runtime.steps(*args)
+
+
+def test_size_override_and_its_error():
+    assert runtime.pick("q", "f", at="quick") == "q" and runtime.steps(5, 50, at="full") == 50
+    assert runtime.seeds(3, 5, at="smoke") == [0]
+    with pytest.raises(ValueError, match="size must be one of"):
+        runtime.size("tiny")
+
+
+def test_flops_of_a_linear_layer_and_job_text():
+    layer = torch.nn.Linear(10, 5)
+    x = torch.zeros(4, 10, requires_grad=True)
+    # forward 2*4*10*5, backward twice that (input and weight gradients)
+    assert runtime.count_flops(lambda: layer(x).sum().backward()) == 3 * 400
+    job = runtime.Job("net", "full", 1_000, 3_000_000)
+    assert job.total_flops == 3_000_000_000 and "3.0 GFLOP in all" in str(job)
+    with pytest.raises(TypeError, match="step must be a callable"):
+        runtime.count_flops(5)

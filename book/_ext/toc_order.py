@@ -31,7 +31,10 @@ def toc_docnames(toc_file: Path) -> list[str]:
 
 
 def _order(app: Any, env: Any, docnames: list[str]) -> None:
-    position = {name: i for i, name in enumerate(toc_docnames(Path(app.srcdir) / "_toc.yml"))}
+    toc = Path(app.srcdir) / "_toc.yml"
+    if not toc.is_file():  # a single page built on its own (jupyter-book build book/<slug>/lab.ipynb)
+        return
+    position = {name: i for i, name in enumerate(toc_docnames(toc))}
     docnames.sort(key=lambda name: (position.get(name, len(position)), name))
 
 

@@ -28,7 +28,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import yaml
+
 from causal_lessons.diagrams import edges_through_nodes
+
+ROOT = Path(__file__).resolve().parent.parent
 
 #: Widths at which every page is read: a laptop window and a phone.
 WIDTHS = (1280, 390)
@@ -36,6 +40,52 @@ WIDTHS = (1280, 390)
 FIGURE_PX = 700
 #: The longest code line the house style allows.
 CODE_CHARS = 88
+
+def toc_files() -> list[str]:
+    """Every page of ``_toc.yml``, in its order."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries: Any) -> None:
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+            walk(entry.get("chapters"))
+
+    walk(toc.get("parts"))
+    walk(toc.get("chapters"))
+    return files
+
+
+def chapter_slugs() -> list[str]:
+    """Slugs of the chapters (``book/<slug>/index``) in the order of ``_toc.yml``."""
+    return [m.group(1) for page in toc_files() if (m := re.fullmatch(r"book/(\w+)/index", page))]
+
+
+def source_of(page: str) -> Path:
+    """The source file of a page: ``.md`` or ``.ipynb``."""
+    (match,) = [p for p in ROOT.glob(page + ".*") if p.suffix in {".md", ".ipynb"}]
+    return match
+
+
+def is_notebook(page: str) -> bool:
+    """Whether a page is a notebook: ``.ipynb``, or MyST markdown with a kernel (its code cells are executed)."""
+    source = source_of(page)
+    if source.suffix == ".ipynb":
+        return True
+    text = source.read_text()
+    if not text.startswith("---"):
+        return False
+    front = yaml.safe_load(text.split("---", 2)[1]) or {}
+    return "kernelspec" in front or "jupytext" in front
+
+
+def is_executed(page: str) -> bool:
+    """Whether the book build executes the page: a notebook that is not an exercise's student page
+    (``execute.exclude_patterns`` in ``_config.yml``: they are shown unanswered)."""
+    return is_notebook(page) and source_of(page).name != "exercise.ipynb"
+
 
 MEASURE_JS = r"""
 const art = document.querySelector('article.bd-article');

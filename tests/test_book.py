@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 import book_pages
+from book_pages import chapter_slugs, is_executed, source_of, toc_files
 
 pytestmark = pytest.mark.book
 
@@ -35,46 +35,6 @@ from course_repo import repository  # noqa: E402  (book/_ext is not a package)
 #: Seconds a notebook may take at the quick size on two CPU cores (the house style's budget).
 BUDGET_S = 45
 REUSE_ENV = "CAUSAL_LESSONS_BOOK_BUILD"
-
-
-def toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections"))
-            walk(entry.get("chapters"))
-
-    walk(toc.get("parts"))
-    walk(toc.get("chapters"))
-    return files
-
-
-def chapter_slugs() -> list[str]:
-    return [m.group(1) for page in toc_files() if (m := re.fullmatch(r"book/(\w+)/index", page))]
-
-
-def source_of(page: str) -> Path:
-    (match,) = [p for p in ROOT.glob(page + ".*") if p.suffix in {".md", ".ipynb"}]
-    return match
-
-
-def is_executed(page: str) -> bool:
-    """Whether the build executes the page: a notebook (``.ipynb``, or MyST markdown with a kernel) that is not an
-    exercise's student page (``execute.exclude_patterns`` in ``_config.yml``)."""
-    source = source_of(page)
-    if source.name == "exercise.ipynb":
-        return False
-    if source.suffix == ".ipynb":
-        return True
-    text = source.read_text()
-    if not text.startswith("---"):
-        return False
-    front = yaml.safe_load(text.split("---", 2)[1]) or {}
-    return "kernelspec" in front or "jupytext" in front
 
 
 @dataclass(frozen=True)

@@ -23,16 +23,18 @@ What is checked, and where:
 from __future__ import annotations
 
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-import yaml
-
 from causal_lessons.diagrams import edges_through_nodes
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+
+import toc_order  # noqa: E402  (book/_ext is not a package)
 
 #: Widths at which every page is read: a laptop window and a phone.
 WIDTHS = (1280, 390)
@@ -41,21 +43,10 @@ FIGURE_PX = 700
 #: The longest code line the house style allows.
 CODE_CHARS = 88
 
+
 def toc_files() -> list[str]:
     """Every page of ``_toc.yml``, in its order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries: Any) -> None:
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections"))
-            walk(entry.get("chapters"))
-
-    walk(toc.get("parts"))
-    walk(toc.get("chapters"))
-    return files
+    return toc_order.toc_docnames(ROOT / "_toc.yml")
 
 
 def chapter_slugs() -> list[str]:
@@ -65,26 +56,12 @@ def chapter_slugs() -> list[str]:
 
 def source_of(page: str) -> Path:
     """The source file of a page: ``.md`` or ``.ipynb``."""
-    (match,) = [p for p in ROOT.glob(page + ".*") if p.suffix in {".md", ".ipynb"}]
-    return match
+    return toc_order.source_of(page, ROOT)
 
 
 def is_notebook(page: str) -> bool:
-    """Whether a page is a notebook: ``.ipynb``, or MyST markdown with a kernel (its code cells are executed)."""
-    source = source_of(page)
-    if source.suffix == ".ipynb":
-        return True
-    text = source.read_text()
-    if not text.startswith("---"):
-        return False
-    front = yaml.safe_load(text.split("---", 2)[1]) or {}
-    return "kernelspec" in front or "jupytext" in front
-
-
-def is_executed(page: str) -> bool:
-    """Whether the book build executes the page: a notebook that is not an exercise's student page
-    (``execute.exclude_patterns`` in ``_config.yml``: they are shown unanswered)."""
-    return is_notebook(page) and source_of(page).name != "exercise.ipynb"
+    """Whether a page is a notebook (its code cells are executed, unless excluded)."""
+    return toc_order.is_notebook(source_of(page))
 
 
 MEASURE_JS = r"""

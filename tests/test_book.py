@@ -22,15 +22,13 @@ from pathlib import Path
 import pytest
 
 import book_pages
-from book_pages import chapter_slugs, is_executed, source_of, toc_files
+from book_pages import chapter_slugs, source_of, toc_files
 
 pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-sys.path.insert(0, str(ROOT / "book" / "_ext"))
-
-from course_repo import repository  # noqa: E402  (book/_ext is not a package)
+from course_repo import repository  # noqa: E402  (book/_ext, put on the path by book_pages)
 
 #: Seconds a notebook may take at the quick size on two CPU cores (the house style's budget).
 BUDGET_S = 45
@@ -130,7 +128,7 @@ def over_budget(times: dict[str, tuple[float, bool]], pages: list[str], budget: 
 
 def test_every_notebook_runs_within_the_budget(book):
     times = exec_times(book.html / "book" / "appendix" / "build-report.html")
-    executed = [page for page in toc_files() if is_executed(page)]
+    executed = book_pages.toc_order.executed_docnames(ROOT)
     table = "\n".join(f"  {name}: {s:.1f} s" for name, (s, _) in sorted(times.items(), key=lambda kv: -kv[1][0]))
     problems = over_budget(times, executed)
     assert not problems, "\n".join(problems) + f"\nexecution times (the build report):\n{table}"

@@ -95,8 +95,10 @@ const math = el => {
 };
 const figures = Array.from(art.querySelectorAll('img')).filter(i => !i.closest('.colab-badge')).map(i => {
   const fig = i.closest('figure'), number = fig && fig.querySelector('figcaption .caption-number');
+  // The CSS width a retina PNG is drawn at: myst-nb writes it as style="width: ...px", HTML as width="...".
+  const css = i.style.width && i.style.width.endsWith('px') ? parseFloat(i.style.width) : i.getAttribute('width');
   return {src: i.getAttribute('src'), alt: i.getAttribute('alt') || '', natural: i.naturalWidth,
-          width_attr: i.getAttribute('width'), client: i.clientWidth, loaded: i.complete && i.naturalWidth > 0,
+          width_attr: css, client: i.clientWidth, loaded: i.complete && i.naturalWidth > 0,
           caption: number ? text(number) : null};
 });
 const clone = art.cloneNode(true);
@@ -225,6 +227,8 @@ def problems(found: dict | None, width: int, page_url: str) -> list[str]:
             svg = (path.parent / unquote(figure["src"])).resolve()
             if svg.is_file() and "graphviz" in (text := svg.read_text(errors="replace"))[:400].lower():
                 out += [f"diagram {name}: {problem}" for problem in edges_through_nodes(text)]
+    if width < 1280:
+        return out  # what follows is the same at every width: checked once
     for svg in found["svgs"]:
         out += [f"inline diagram: {problem}" for problem in edges_through_nodes(svg)]
     for source in found["inputs"]:

@@ -349,7 +349,7 @@ def test_the_figure_checks_pass_a_good_figure(tmp_path, browser):
     plt.close(fig)
     page = tmp_path / "page.html"
     page.write_text("""<!DOCTYPE html><html><body style="margin:0"><article class="bd-article" style="width:760px">
-        <h1>Good</h1><div class="cell_output"><figure><img src="_images/good.png" width="600"
+        <h1>Good</h1><div class="cell_output"><figure><img src="_images/good.png" style="width: 600px"
         alt="A rising straight line"><figcaption><span class="caption-number">Fig. 1 </span>A line.</figcaption>
         </figure></div></article></body></html>""")
     assert book_pages.problems(book_pages.measure(browser, page.as_uri(), 1280), 1280, page.as_uri()) == []

@@ -137,6 +137,8 @@ return {
   colab_links: Array.from(document.querySelectorAll('a')).map(a => a.href)
     .filter(h => h.includes('colab.research.google.com')),
   chapter_list: Array.from(document.querySelectorAll('table.chapter-list tbody tr a')).map(a => [text(a), a.href]),
+  chapter_refs: Array.from(art.querySelectorAll('a.chapter-ref')).map(a => [text(a), a.href]),
+  lab_jobs: Array.from(art.querySelectorAll('table.lab-jobs tbody tr')).map(r => Array.from(r.cells).map(text)),
 };
 """
 

@@ -225,6 +225,18 @@ def test_page_as_a_reader_sees_it(book, browser, page):
         if wide["chapter_list"] != sidebar:
             problems.append(f"the front page's chapters {wide['chapter_list']} differ from the sidebar's {sidebar}")
 
+    # "chapter N" in prose ({chapter} role) carries the number the sidebar gives that chapter.
+    numbers = {href: m.group(1) for text, href in wide["sidebar"] if (m := NUMBERED.match(text))}
+    for text, href in wide["chapter_refs"]:
+        if text != f"chapter {numbers.get(href)}":
+            problems.append(f"{text!r} links {href}, which the sidebar numbers {numbers.get(href)}")
+
+    # "How to use" tabulates every lab's job at the quick and the full size.
+    if page == "book/how-to-use":
+        sizes = sorted(row[2] for row in wide["lab_jobs"])
+        if sizes != sorted(["quick", "full"] * len(chapter_slugs())):
+            problems.append(f"the lab job table has sizes {sizes}: one quick and one full row per chapter expected")
+
     # Colab: a badge under the title of every notebook page (and the launch menu); none elsewhere.
     if source.suffix == ".ipynb":
         expected = repository().colab_url(f"{page}.ipynb")

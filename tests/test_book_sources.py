@@ -199,3 +199,24 @@ def test_the_colab_badge_is_served_with_the_book():
     svg = (ROOT / "book" / "_static" / "colab-badge.svg").read_text()
     assert "<svg" in svg and "Open in Colab" in svg
     assert "href" not in svg and "url(" not in svg, "the badge must not load anything from the network"
+
+
+def test_the_lab_job_table_reads_each_labs_job(tmp_path, monkeypatch):
+    """``{lab-jobs}`` on "How to use": one row per lab and size from ``<slug>.lab.job(at)``; a chapter without a
+    lab module is named (the build warns, so fails)."""
+    import course_pages
+
+    package = tmp_path / "fakecourse"
+    (package / "one").mkdir(parents=True)
+    (package / "two").mkdir()
+    for folder in (package, package / "one", package / "two"):
+        (folder / "__init__.py").write_text("")
+    (package / "one" / "lab.py").write_text(
+        "from causal_lessons.runtime import Job, steps\n\n"
+        "def job(at=None):\n"
+        "    return Job('an MLP', at, steps(100, 4_000, at=at), 2_500_000)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    rows, missing = course_pages.lab_job_rows(["one", "two"], package="fakecourse")
+    assert rows == [("one", "an MLP", "quick", 100, 2_500_000, 250_000_000),
+                    ("one", "an MLP", "full", 4_000, 2_500_000, 10_000_000_000)]
+    assert missing == ["two"]

@@ -131,23 +131,34 @@ class ChaptersDirective(SphinxDirective):
         return [chapter_table("", *rows)]
 
 
+def lab_job_rows(slugs: list[str], package: str = "causal_lessons") -> tuple[list[tuple], list[str]]:
+    """``(slug, name, size, steps, FLOP per step, FLOP in all)`` for each chapter's lab at each of
+    :data:`JOB_SIZES`, from ``<package>.<slug>.lab.job(at=size)``; and the slugs whose ``lab`` module is missing."""
+    rows, missing = [], []
+    for slug in slugs:
+        try:
+            lab = importlib.import_module(f"{package}.{slug}.lab")
+        except ModuleNotFoundError as error:
+            if error.name != f"{package}.{slug}.lab":
+                raise
+            missing.append(slug)
+            continue
+        for size in JOB_SIZES:
+            job = lab.job(at=size)
+            if job.size != size:
+                raise ValueError(f"{package}.{slug}.lab.job(at={size!r}) describes the {job.size!r} size")
+            rows.append((slug, job.name, job.size, job.steps, job.flops_per_step, job.total_flops))
+    return rows, missing
+
+
 class LabJobsDirective(SphinxDirective):
     has_content = False
 
     def run(self) -> list[nodes.Node]:
-        rows = []
-        for slug in chapter_slugs():
-            try:
-                lab = importlib.import_module(f"causal_lessons.{slug}.lab")
-            except ModuleNotFoundError as error:
-                if error.name != f"causal_lessons.{slug}.lab":
-                    raise
-                LOGGER.warning(f"chapter {slug!r} has no causal_lessons/{slug}/lab.py with job(at)",
-                               location=self.get_location())
-                continue
-            for size in JOB_SIZES:
-                job = lab.job(at=size)
-                rows.append((slug, job.name, job.size, job.steps, job.flops_per_step, job.total_flops))
+        rows, missing = lab_job_rows(chapter_slugs())
+        for slug in missing:
+            LOGGER.warning(f"chapter {slug!r} has no causal_lessons/{slug}/lab.py with job(at)",
+                           location=self.get_location())
         return [job_table(rows=rows)]
 
 
@@ -177,7 +188,9 @@ def _resolve(app: Any, doctree: nodes.document, docname: str) -> None:
         except LookupError as error:
             LOGGER.warning(str(error), location=node)
             text = node["slug"]
-        node.replace_self(_link(app, docname, target, nodes.Text(text)))
+        link = _link(app, docname, target, nodes.Text(text))
+        link["classes"].append("chapter-ref")
+        node.replace_self(link)
     for node in list(doctree.findall(chapter_table)):
         rows = []
         for claim in node.children:

@@ -153,12 +153,13 @@ def key_result(nb: dict) -> tuple[str | None, float | None]:
     return (str(what) if what is not None else None), (float(value) if isinstance(value, (int, float)) else None)
 
 
-def run(page: str, size: str, cache: Path | None = None, profile: bool = False, timeout: int = 7200) -> Row:
-    """Execute one page at ``size`` (in a fresh kernel, in the page's folder) and return its row."""
+def run(page: str, size: str, cache: Path | None = None, profile: bool = False, timeout: float = 7200) -> Row:
+    """Execute one page at ``size`` (in a fresh kernel, in the page's folder) and return its row; the notebook is
+    stopped after ``timeout`` seconds in all (its row then says so)."""
     import jupytext
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     source = source_of(page, ROOT)
     nb = jupytext.read(source)
@@ -169,15 +170,24 @@ def run(page: str, size: str, cache: Path | None = None, profile: bool = False, 
     if cache is not None:
         env["CAUSAL_LESSONS_CACHE"] = str(cache)
     row = Row(page, size)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(source.parent)}})
     start = time.perf_counter()
+    current = {}
+    client = NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}},
+                            # each cell gets what is left of the notebook's time
+                            timeout_func=lambda cell: max(1, int(timeout - (time.perf_counter() - start))),
+                            on_cell_start=lambda cell, cell_index: current.update(cell=cell))
     try:
         client.execute(env=env)
+    except CellTimeoutError:
+        lines = current.get("cell", {}).get("source", "").strip().splitlines() or ["?"]
+        row.error = f"stopped after {timeout:.0f} s, in the cell starting {lines[0]!r}"
     except CellExecutionError as error:
-        row.error = str(error).strip().splitlines()[-1][:300] if str(error).strip() else repr(error)
-    except Exception as error:  # noqa: BLE001 -- a dead kernel or a timeout is this notebook's result
-        row.error = f"{type(error).__name__}: {error}"[:300]
+        lines = [line for line in str(error).strip().splitlines() if line.strip()]
+        row.error = lines[-1] if lines else repr(error)
+    except Exception as error:  # noqa: BLE001 -- a dead kernel is this notebook's result
+        row.error = f"{type(error).__name__}: {error}"
+    if row.error:
+        row.error = " ".join(row.error.split()).replace("|", "/")[:300]
     row.seconds = time.perf_counter() - start
     for output in nb.cells[-1].get("outputs", []):
         text = output.get("text", "")
@@ -236,13 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-quick", action="store_true", help="do not run pages at the quick size for comparison")
     parser.add_argument("--build", type=Path, default=ROOT / "_build", help="the book build to read quick values from")
     parser.add_argument("--out", type=Path, default=None, help="where to write the table (markdown)")
+    parser.add_argument("--timeout", type=float, default=7200, help="seconds each notebook may take in all")
     args = parser.parse_args(argv)
     pages = args.pages or executed_docnames(ROOT)
     profile = args.size == "smoke" if args.profile is None else args.profile
     rows = []
     with tempfile.TemporaryDirectory() as cache:  # each chapter measured once, as in the book build
         for page in pages:
-            row = run(page, args.size, Path(cache), profile=profile)
+            row = run(page, args.size, Path(cache), profile=profile, timeout=args.timeout)
             row.quick_value = None if args.size == "quick" else quick_value(page, args.build, not args.no_quick)
             rows.append(row)
             print(f"{page}: {row.seconds:.1f} s{' ERROR ' + row.error if row.error else ''}", flush=True)

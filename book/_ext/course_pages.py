@@ -179,12 +179,22 @@ class RepoCodeDirective(SphinxDirective):
         return [block]
 
 
+def _label(app: Any, target: str, node: nodes.Node) -> str:
+    """``"N. Title"`` of a page, or its plain title (with a warning) when it has no number: a page built on its
+    own (``jupyter-book build book/intro.md``) has no table of contents to number it."""
+    title = app.env.titles[target].astext() if target in app.env.titles else target
+    try:
+        return f"{_number(app.env, target)}. {title}"
+    except LookupError as error:
+        LOGGER.warning(str(error), location=node)
+        return title
+
+
 def _resolve(app: Any, doctree: nodes.document, docname: str) -> None:
-    env = app.env
     for node in list(doctree.findall(chapter_ref)):
         target = f"book/{node['slug']}/index"
         try:
-            text = f"chapter {_number(env, target)}"
+            text = f"chapter {_number(app.env, target)}"
         except LookupError as error:
             LOGGER.warning(str(error), location=node)
             text = node["slug"]
@@ -195,8 +205,7 @@ def _resolve(app: Any, doctree: nodes.document, docname: str) -> None:
         rows = []
         for claim in node.children:
             target = f"book/{claim['slug']}/index"
-            title = env.titles[target].astext()
-            rows.append([_link(app, docname, target, nodes.Text(f"{_number(env, target)}. {title}")),
+            rows.append([_link(app, docname, target, nodes.Text(_label(app, target, node))),
                          nodes.inline("", "", *claim.children)])
         node.replace_self(_table(["chapter", "the talk's claim it tests"], rows, ["chapter-list"]))
     for node in list(doctree.findall(job_table)):
@@ -205,9 +214,8 @@ def _resolve(app: Any, doctree: nodes.document, docname: str) -> None:
         rows = []
         for slug, name, size, steps, flops, total in node["rows"]:
             target = f"book/{slug}/lab"
-            label = f"{_number(env, target)}. {env.titles[target].astext()}" if target in env.titles else slug
-            rows.append([_link(app, docname, target, nodes.Text(label)) if target in env.titles else label,
-                         name, size, f"{steps:,}", f"{_si(flops)}FLOP", f"{_si(total)}FLOP"])
+            rows.append([_link(app, docname, target, nodes.Text(_label(app, target, node))), name, size,
+                         f"{steps:,}", f"{_si(flops)}FLOP", f"{_si(total)}FLOP"])
         node.replace_self(_table(["lab", "what is trained", "size", "training steps", "FLOP per step",
                                   "FLOP in all"], rows, ["lab-jobs"]))
 

@@ -107,8 +107,9 @@ def tracked_text_files() -> list[Path]:
 
 
 def address_written_outside_its_place(root: Path, files: list[Path], repo: course_repo.Repository) -> list[str]:
-    """Files (other than ``_config.yml``, the README and the notebooks' generated install cells) that spell out
-    the course repository's address, and README addresses that differ from the configured one."""
+    """Files (other than ``_config.yml``, the README, the notebooks' generated install cells and the exercises'
+    generated student pages) that spell out the course repository's address, and README addresses that differ
+    from the configured one."""
     pattern = course_repo.address_pattern(repo)
     out = []
     for path in files:
@@ -120,6 +121,9 @@ def address_written_outside_its_place(root: Path, files: list[Path], repo: cours
             nb = nbformat.reads(text, as_version=4)
             code = [c for c in nb.cells if c.cell_type == "code"]
             text = "\n".join(c.source for c in code[1:])  # the first is the install cell, checked above
+        if path.name == "exercise.ipynb" and path.parent.parent == root / "book":
+            # exercises/build.py writes the set-up cell from course_repo: only the configured requirement may appear
+            text = text.replace(repo.pip_requirement, "")
         if rel == "README.md":
             if course_repo.readme_text(text, repo) != text:
                 out.append("README.md: an address differs from _config.yml (python book/_ext/course_repo.py sync)")
@@ -154,6 +158,11 @@ def test_a_fork_changes_one_line_and_syncs(tmp_path):
                       f"{old.colab_url('book/lab/lab.ipynb')}.\n")
     notes = tmp_path / "notes.md"
     notes.write_text(f"see {old.url}/issues\n")
+    exercise = tmp_path / "book" / "lab" / "exercise.ipynb"  # written by exercises/build.py from course_repo
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"source = {fork.pip_requirement!r}")]),
+                   exercise)
+    assert address_written_outside_its_place(tmp_path, [exercise], fork) == []
+    assert address_written_outside_its_place(tmp_path, [exercise], old) != [], "a stale exercise page is caught"
     assert course_repo.repository(tmp_path / "_config.yml") == course_repo.Repository(fork.url, "teaching")
     assert course_repo.install_cell_problems(lab, fork) == [
         "its first code cell is not the install cell generated from _config.yml",

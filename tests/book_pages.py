@@ -7,6 +7,7 @@ book.
 
 What is checked, and where:
 
+- one search box is shown (at each width);
 - nothing in the main column is wider than the column unless it scrolls inside a box of its own (code blocks,
   tables, display equations), and the page never scrolls sideways -- at both widths;
 - at 1280 px: no code cell and no display equation needs a scroll bar (code is formatted to 88 characters, long
@@ -134,6 +135,8 @@ return {
   title_number: art.querySelector('h1 .section-number') ? text(art.querySelector('h1 .section-number')) : '',
   sidebar: Array.from(document.querySelectorAll('nav.bd-docs-nav a.reference')).map(a => [text(a), a.href]),
   badge: badge ? badge.href : null,
+  search_boxes: Array.from(document.querySelectorAll('.search-button-field, button.search-button'))
+    .filter(e => e.offsetParent !== null && getComputedStyle(e).visibility !== 'hidden').length,
   colab_links: Array.from(document.querySelectorAll('a')).map(a => a.href)
     .filter(h => h.includes('colab.research.google.com')),
   chapter_list: Array.from(document.querySelectorAll('table.chapter-list tbody tr a')).map(a => [text(a), a.href]),
@@ -192,6 +195,8 @@ def problems(found: dict | None, width: int, page_url: str) -> list[str]:
         return ["the page has no article (not a book page?)"]
     out = []
     at = f"at {width} px"
+    if found["search_boxes"] != 1:
+        out.append(f"{at}: {found['search_boxes']} search boxes are shown, not one")
     if found["page_width"] > found["viewport"] + 1:
         out.append(f"{at}: the page scrolls sideways ({found['page_width']} px wide in a {found['viewport']} px "
                    f"window), past the right edge: {found['past_viewport']}")

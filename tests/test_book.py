@@ -323,6 +323,7 @@ def test_the_page_checks_catch_each_fault(tmp_path, browser):
     found = book_pages.measure(browser, page.as_uri(), 1280)
     report = "\n".join(book_pages.problems(found, 1280, page.as_uri()))
     expected = [
+        "0 search boxes are shown, not one",
         "wider than the column (900 px",  # the bare wide block ...
         "a code line is wider than the code box",
         "printed output runs past its box",  # pre without wrapping
@@ -347,6 +348,12 @@ def test_the_page_checks_catch_each_fault(tmp_path, browser):
     at_phone = "\n".join(book_pages.problems(book_pages.measure(browser, page.as_uri(), 390), 390, page.as_uri()))
     assert "the page scrolls sideways" in at_phone, at_phone
 
+    two_searches = tmp_path / "search.html"
+    two_searches.write_text(page.read_text().replace(
+        "<body>", '<body><button class="search-button-field">Search</button><div class="search-button-field">S</div>'))
+    found = book_pages.measure(browser, two_searches.as_uri(), 1280)
+    assert "2 search boxes are shown" in "\n".join(book_pages.problems(found, 1280, two_searches.as_uri()))
+
 
 def test_the_figure_checks_pass_a_good_figure(tmp_path, browser):
     import matplotlib
@@ -360,7 +367,8 @@ def test_the_figure_checks_pass_a_good_figure(tmp_path, browser):
     fig.savefig(tmp_path / "_images" / "good.png")
     plt.close(fig)
     page = tmp_path / "page.html"
-    page.write_text("""<!DOCTYPE html><html><body style="margin:0"><article class="bd-article" style="width:760px">
+    page.write_text("""<!DOCTYPE html><html><body style="margin:0"><button class="search-button-field">Search</button>
+        <article class="bd-article" style="width:760px">
         <h1>Good</h1><div class="cell_output"><figure><img src="_images/good.png" style="width: 600px"
         alt="A rising straight line"><figcaption><span class="caption-number">Fig. 1 </span>A line.</figcaption>
         </figure></div></article></body></html>""")

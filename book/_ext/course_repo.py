@@ -162,15 +162,13 @@ def sync(root: Path = ROOT, repo: Repository | None = None, paths: list[Path] | 
         if (chosen is not None and path.resolve() not in chosen) or not install_cell_problems(path, repo):
             continue
         nb = nbformat.read(path, as_version=4)
-        index = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code") if any(
-            c.cell_type == "code" for c in nb.cells) else len(nb.cells)
-        cell = nbformat.v4.new_code_cell(install_cell(repo), metadata={"tags": ["remove-cell"]})
+        index = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells))
         if index < len(nb.cells) and nb.cells[index].source.startswith(INSTALL_MARKER):
-            cell["metadata"] = {**nb.cells[index].metadata, "tags": sorted(
-                set(nb.cells[index].metadata.get("tags", [])) | {"remove-cell"})}
-            nb.cells[index].source, nb.cells[index].metadata = cell.source, cell.metadata
+            cell = nb.cells[index]  # rewritten in place: its id and other tags stay
+            cell.source = install_cell(repo)
+            cell.metadata["tags"] = sorted(set(cell.metadata.get("tags", [])) | {"remove-cell"})
         else:
-            nb.cells.insert(index, cell)
+            nb.cells.insert(index, nbformat.v4.new_code_cell(install_cell(repo), metadata={"tags": ["remove-cell"]}))
         nbformat.write(nb, path)
         changed.append(path)
     readme = root / "README.md"

@@ -1,4 +1,5 @@
-# The two commands of the README: `make book` and `make test`. Each sets up what it needs on a fresh machine.
+# The commands of the README: `make book`, `make test` and `make smoke`. Each sets up what it needs on a fresh
+# machine.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test exercises env system browser clean
+.PHONY: book test smoke exercises env system browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,9 +39,15 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver)
 
-## Run every test: package, data, grading proofs, the book build and the browser check.
+## Run every test: package, data, grading proofs, the book build and the browser check (at 1280 and 390 px,
+## screenshots in _build/screenshots/). The smoke pass is not part of it: see `make smoke`.
 test: $(STAMP) system browser
 	CAUSAL_LESSONS_QUICK=1 $(BIN)/python -m pytest
+
+## Execute every notebook (pages and labs) at the smoke size -- the full size's data and models, at most 2 steps
+## per training loop, one seed -- and report each one's time. `bench/full_size.py` runs them at the full size.
+smoke: $(STAMP) system
+	$(BIN)/python -m pytest -m smoke --durations=0 tests/test_smoke.py
 
 clean:
 	rm -rf _build exercises/*/dist

@@ -4,15 +4,18 @@
 the book's body text, once the figure is shown at its natural width (at most :data:`WIDTH` inches, the width of
 the book's column). :func:`glue` hands a computed value to the book's prose (MyST-NB's ``glue``), so no number
 in a sentence is typed in; in Colab or plain Jupyter, where the book builder is absent, it does nothing.
+:func:`key_result` reports the one number that sums a notebook up, for ``bench/full_size.py``.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from . import runtime
 
-#: Widest figure, in inches at 100 dpi: it fits the book's column at a 1280 px window without shrinking.
+#: Widest figure, in inches at 100 dpi: it fits the book's column at a 1280 px window without shrinking (the
+#: column holds 753 CSS px there, ``book/_static/causal-lessons.css``; ``tests/test_book.py`` measures it).
 WIDTH = 7.0
 
 #: The smallest font size (points) any text in a figure may use: at 100 dpi it is as large as the body text.
@@ -88,3 +91,43 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
     if get_ipython() is not None:
         myst_glue(name, value, display=display)
     return value
+
+
+#: The glue names of a notebook's key result and of what it measures (see :func:`key_result`).
+KEY_RESULT, KEY_RESULT_WHAT = "key_result", "key_result_what"
+
+
+def key_result(what: str, value: float) -> float:
+    """Report the notebook's key result: the one number (an accuracy, an error, a perplexity) that sums it up.
+
+    It is glued as ``key_result``, with ``what`` glued as ``key_result_what``; ``bench/full_size.py`` reads both
+    from the executed notebook and prints the value at the full size next to the value at the quick size. Every
+    chapter page and lab calls it once, in a cell tagged ``remove-cell``.
+
+    Parameters
+    ----------
+    what
+        What the number is, e.g. ``"rotated-test accuracy of the G-CNN"``.
+    value
+        A finite real number (a Python or numpy scalar, or a 0-d tensor).
+
+    Returns
+    -------
+    float
+        ``value`` as a float.
+
+    Examples
+    --------
+    >>> key_result("test accuracy of the G-CNN", 0.93)
+    0.93
+    """
+    if not isinstance(what, str) or not what.strip():
+        raise TypeError(f"what must be a non-empty string saying what the number is, got {what!r}")
+    if isinstance(value, (bool, str, bytes)) or not hasattr(value, "__float__"):
+        raise TypeError(f"value must be a real number, got {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"value must be finite, got {number}")
+    glue(KEY_RESULT, number)
+    glue(KEY_RESULT_WHAT, what.strip())
+    return number

@@ -29,6 +29,16 @@ _guard.install(str(_log))
 NETLOG = _log
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The smoke pass (every notebook at the full size's shapes, ``make smoke``) runs only when ``-m`` names it."""
+    if "smoke" in (config.getoption("markexpr") or ""):
+        return
+    smoke = [item for item in items if item.get_closest_marker("smoke")]
+    if smoke:
+        config.hook.pytest_deselected(items=smoke)
+        items[:] = [item for item in items if not item.get_closest_marker("smoke")]
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     attempts = NETLOG.read_text(encoding="utf-8").strip()
     if attempts:

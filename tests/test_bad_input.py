@@ -46,6 +46,7 @@ CASES = [
     Case(runtime.size, {"override": "quick"}, ("override",), kinds=("type",), message={"override": "size"}),
     Case(runtime.count_flops, {"step": lambda: None}, ("step",), kinds=("type",)),
     Case(notebook.glue, {"name": "x", "value": 1}, ("name",), kinds=("type",)),
+    Case(notebook.key_result, {"what": "accuracy", "value": 0.9}, ("what", "value"), kinds=("nan", "inf", "type")),
 ]
 
 EXEMPT = {

@@ -1,87 +1,169 @@
 """The book, built once per test run (this executes every notebook, at the quick size), then read as a reader
-sees it: each page of the table of contents opened in headless Chromium, with a screenshot saved to
-``_build/screenshots/``."""
+sees it: each page of the table of contents opened in headless Chromium at 1280 px and at 390 px, with a
+screenshot of each saved to ``_build/screenshots/``. What is measured on a page is in ``book_pages.py``; the
+hand-made page at the end proves that each of those checks fails when it should.
+
+``CAUSAL_LESSONS_BOOK_BUILD=<folder>`` reads a build made earlier by this fixture (the folder it printed) instead of
+building again: for re-running the page checks while fixing a page. It is never set by ``make test`` or CI.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
+
+import book_pages
+from book_pages import chapter_slugs, source_of, toc_files
 
 pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "_build" / "screenshots"
+from course_repo import repository  # noqa: E402  (book/_ext, put on the path by book_pages)
+
+#: Seconds a notebook may take at the quick size on two CPU cores (the house style's budget).
+BUDGET_S = 45
+REUSE_ENV = "CAUSAL_LESSONS_BOOK_BUILD"
 
 
-def toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
+@dataclass(frozen=True)
+class Build:
+    out: Path
+    log: str
+    returncode: int
 
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections"))
-            walk(entry.get("chapters"))
+    @property
+    def html(self) -> Path:
+        return self.out / "_build" / "html"
 
-    walk(toc.get("parts"))
-    walk(toc.get("chapters"))
-    return files
-
-
-def source_of(page: str) -> Path:
-    (match,) = [p for p in ROOT.glob(page + ".*") if p.suffix in {".md", ".ipynb"}]
-    return match
+    @property
+    def cache(self) -> Path:
+        """The per-build claims cache the chapters' measurements were stored in."""
+        return self.out / "claims-cache"
 
 
 @pytest.fixture(scope="session")
-def book(tmp_path_factory) -> tuple[Path, str]:
+def book(tmp_path_factory) -> Build:
+    reuse = os.environ.get(REUSE_ENV)
+    if reuse:
+        out = Path(reuse)
+        return Build(out, (out / "build.log").read_text(), int((out / "build.rc").read_text()))
     out = tmp_path_factory.mktemp("book")
     # The kernels must draw inline as for a reader: conftest's MPLBACKEND=Agg (for in-process tests) would
     # silently drop every figure from the pages.
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     env["CAUSAL_LESSONS_QUICK"] = "1"
     env["CAUSAL_LESSONS_CACHE"] = str(out / "claims-cache")  # each chapter measured once in this build
+    start = time.monotonic()
     proc = subprocess.run(
         [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "--path-output", str(out), "--all",
          "-W", "-n", "--keep-going"],
-        capture_output=True, text=True, env=env, timeout=1800,
+        capture_output=True, text=True, env=env, timeout=3600,
     )
     log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"book build failed:\n{log[-8000:]}"
-    return out / "_build" / "html", log
+    (out / "build.log").write_text(log)
+    (out / "build.rc").write_text(str(proc.returncode))
+    print(f"\nbook built in {time.monotonic() - start:.0f} s into {out} (reuse: {REUSE_ENV}={out})")
+    return Build(out, log, proc.returncode)
 
 
 def test_book_builds_with_zero_warnings(book):
-    _, log = book
-    warnings = [line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR)\b:", line)]
+    warnings = [line for line in book.log.splitlines() if re.search(r"\b(WARNING|ERROR)\b:", line)]
     assert not warnings, "\n".join(warnings)
-    assert "build succeeded" in log
+    assert book.returncode == 0 and "build succeeded" in book.log, book.log[-8000:]
 
 
 def test_every_toc_page_is_built(book):
-    html, _ = book
-    for page in toc_files():
-        assert (html / f"{page}.html").is_file(), page
+    missing = [page for page in toc_files() if not (book.html / f"{page}.html").is_file()]
+    assert not missing, f"pages of _toc.yml missing from the build: {missing}"
 
 
-def test_notebooks_in_git_carry_no_outputs():
-    import nbformat
+def test_every_chapter_has_an_exercise_page(book):
+    pages = set(toc_files())
+    missing = [slug for slug in chapter_slugs() if f"book/{slug}/exercise" not in pages
+               or not (book.html / f"book/{slug}/exercise.html").is_file()]
+    assert not missing, (f"chapters without a rendered exercise page book/<slug>/exercise in _toc.yml: {missing} "
+                         "(exercises/build.py --book writes it)")
 
-    for path in ROOT.glob("**/*.ipynb"):
-        if any(part in {".venv", "_build", "dist", ".ipynb_checkpoints"} for part in path.parts):
+
+def exec_times(report: Path) -> dict[str, tuple[float, bool]]:
+    """``{docname: (seconds, succeeded)}`` from the build report's execution table (myst-nb's nb-exec-table)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(report.read_text(), "html.parser")
+    tables = [t for t in soup.find_all("table") if "Run Time (s)" in t.get_text()]
+    assert len(tables) == 1, f"{report.name} has {len(tables)} execution tables"
+    header = [th.get_text(strip=True) for th in tables[0].find("thead").find_all("th")]
+    doc, runtime, status = header.index("Document"), header.index("Run Time (s)"), header.index("Status")
+    rows = {}
+    for tr in tables[0].find("tbody").find_all("tr"):
+        cells = [td.get_text(strip=True) for td in tr.find_all("td")]
+        rows[cells[doc]] = (float("nan") if cells[runtime] == "-" else float(cells[runtime]), cells[status] == "✅")
+    return rows
+
+
+def over_budget(times: dict[str, tuple[float, bool]], pages: list[str], budget: float = BUDGET_S) -> list[str]:
+    """Why the executed ``pages`` break the time budget or failed: one sentence each (empty when none)."""
+    out = []
+    for page in pages:
+        if page not in times:
+            out.append(f"{page}: not in the build report (not executed?)")
             continue
-        nb = nbformat.read(path, as_version=4)
-        dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
-        assert not dirty, f"{path.relative_to(ROOT)} has outputs in cells {dirty}"
+        seconds, ok = times[page]
+        if not ok:
+            out.append(f"{page}: execution failed")
+        elif not seconds <= budget:
+            out.append(f"{page}: {seconds:.1f} s > {budget} s at the quick size")
+    return out
+
+
+def test_every_notebook_runs_within_the_budget(book):
+    times = exec_times(book.html / "book" / "appendix" / "build-report.html")
+    executed = book_pages.toc_order.executed_docnames(ROOT)
+    table = "\n".join(f"  {name}: {s:.1f} s" for name, (s, _) in sorted(times.items(), key=lambda kv: -kv[1][0]))
+    problems = over_budget(times, executed)
+    assert not problems, "\n".join(problems) + f"\nexecution times (the build report):\n{table}"
+
+
+def test_the_budget_check_fails_a_slow_notebook(tmp_path):
+    report = tmp_path / "build-report.html"
+    report.write_text("""<table><thead><tr><th>Document</th><th>Modified</th><th>Method</th><th>Run Time (s)</th>
+        <th>Status</th></tr></thead><tbody>
+        <tr><td>book/a/lab</td><td>2026</td><td>auto</td><td>46.2</td><td>✅</td></tr>
+        <tr><td>book/b/lab</td><td>2026</td><td>auto</td><td>12.0</td><td>✅</td></tr>
+        <tr><td>book/c/lab</td><td>2026</td><td>auto</td><td>3.0</td><td>❌</td></tr></tbody></table>""")
+    times = exec_times(report)
+    assert times["book/a/lab"] == (46.2, True)
+    assert over_budget(times, ["book/a/lab", "book/b/lab", "book/c/lab", "book/d/lab"]) == [
+        "book/a/lab: 46.2 s > 45 s at the quick size", "book/c/lab: execution failed",
+        "book/d/lab: not in the build report (not executed?)"]
+
+
+def page_text(path: Path) -> str:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(path.read_text(), "html.parser")
+    article = soup.find("article") or soup
+    return " ".join(article.get_text(" ").split())
+
+
+@pytest.mark.parametrize("slug", chapter_slugs())
+def test_every_claim_row_is_on_its_chapter_page(book, slug, monkeypatch):
+    # The rows come from the build's own measurements: the cache the chapter page filled (same size, same code).
+    monkeypatch.setenv("CAUSAL_LESSONS_CACHE", str(book.cache))
+    rows = importlib.import_module(f"causal_lessons.{slug}.claims").claims()
+    text = page_text(book.html / "book" / slug / "index.html")
+    missing = [row.measured for row in rows if " ".join(row.measured.split()) not in text]
+    assert not missing, f"book/{slug}/index does not show these measurements of its claim rows: {missing}"
 
 
 @pytest.fixture(scope="session")
@@ -90,52 +172,204 @@ def browser():
     from selenium.webdriver.chrome.service import Service
 
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver, "Debian's chromium and chromium-driver are needed: `make test` installs them"
+    assert chromium and driver, "Debian's chromium and chromium-driver are needed: `make browser` installs them"
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1280,1600"):
+                "--disable-dev-shm-usage", "--force-device-scale-factor=1",
+                "--window-size=1280,1000"):
         options.add_argument(arg)
     drv = webdriver.Chrome(service=Service(driver), options=options)
     yield drv
     drv.quit()
 
 
-BROKEN_IMAGES_JS = """
-return Array.from(document.images)
-  .filter(img => !img.complete || img.naturalWidth === 0)
-  .map(img => img.getAttribute('src'));
-"""
+NUMBERED = re.compile(r"(\d+(?:\.\d+)*)\. ")
 
 
 @pytest.mark.parametrize("page", toc_files())
 def test_page_as_a_reader_sees_it(book, browser, page):
-    html, _ = book
-    browser.set_window_size(1280, 1000)  # measured afresh for each page below
-    browser.get((html / f"{page}.html").as_uri())
-    browser.execute_script("return document.readyState")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(1280, min(int(height) + 100, 12_000))  # the whole page in one screenshot
-    deadline = time.monotonic() + 15
-    while browser.execute_script(BROKEN_IMAGES_JS) and time.monotonic() < deadline:
-        time.sleep(0.2)  # images below the first screen decode after the resize
-    browser.save_screenshot(str(SCREENSHOTS / (page.replace("/", "__") + ".png")))
+    path = book.html / f"{page}.html"
+    assert path.is_file(), f"{page} was not built"
+    url = path.as_uri()
+    found = {}
+    problems = []
+    for width in book_pages.WIDTHS:
+        shot = SCREENSHOTS / f"{page.replace('/', '__')}@{width}.png"
+        found[width] = book_pages.measure(browser, url, width, shot)
+        problems += book_pages.problems(found[width], width, url)
+    wide = found[1280]
+    assert wide is not None, f"{page} has no article"
+    if not wide["title"]:
+        problems.append("no title")
 
-    title = browser.find_element("css selector", "article h1").text
-    assert title.strip(), f"{page} has no title"
-    outputs = " ".join(e.text for e in browser.find_elements("css selector", ".cell_output"))
-    assert "Traceback (most recent call last)" not in outputs, f"{page} shows a traceback in a cell's output"
-    errors = browser.find_elements("css selector", ".output.traceback, .output.error, div.cell_output .traceback")
-    assert not errors, f"{page} shows {len(errors)} error outputs"
-    assert browser.execute_script(BROKEN_IMAGES_JS) == [], f"{page} has images that do not load"
-    figures = browser.find_elements("css selector", ".cell_output img")
-    if "plt.show()" in source_of(page).read_text():
-        assert figures, f"{page} draws figures but shows none"
-    colab = [a.get_attribute("href") for a in browser.find_elements("css selector", "a")
-             if "colab.research.google.com" in (a.get_attribute("href") or "")]
-    if source_of(page).suffix == ".ipynb":
-        assert colab and colab[0].endswith(f"/blob/main/{page}.ipynb"), f"{page} lacks its Colab button: {colab}"
-    else:
-        assert not colab, f"{page} is not a notebook but shows a Colab button"
+    source = source_of(page)
+    if "plt.show()" in source.read_text() and not wide["figures"]:
+        problems.append("draws figures but shows none")
+
+    # Navigation: the sidebar numbers every chapter and its sections; a chapter's title carries its number.
+    chapters = {f"book/{slug}/" for slug in chapter_slugs()}
+    for text, href in wide["sidebar"]:
+        target = book_pages.local_file(href)
+        rel = target.relative_to(book.html).as_posix() if target and book.html in target.parents else ""
+        if any(rel.startswith(prefix) for prefix in chapters) and not NUMBERED.match(text):
+            problems.append(f"the sidebar does not number {text!r}")
+    if re.fullmatch(r"book/\w+/(index|lab|exercise)", page) and page.split("/")[1] in {s for s in chapter_slugs()}:
+        if not wide["title_number"]:
+            problems.append(f"the title {wide['title']!r} has no chapter or section number")
+
+    # The front page lists the chapters as the sidebar numbers them, and no others.
+    if page == toc_files()[0]:
+        sidebar = [[text, href] for text, href in wide["sidebar"] if re.search(r"/book/\w+/index\.html$", href)]
+        if wide["chapter_list"] != sidebar:
+            problems.append(f"the front page's chapters {wide['chapter_list']} differ from the sidebar's {sidebar}")
+
+    # "chapter N" in prose ({chapter} role) carries the number the sidebar gives that chapter.
+    numbers = {href: m.group(1) for text, href in wide["sidebar"] if (m := NUMBERED.match(text))}
+    for text, href in wide["chapter_refs"]:
+        if text != f"chapter {numbers.get(href)}":
+            problems.append(f"{text!r} links {href}, which the sidebar numbers {numbers.get(href)}")
+
+    # "How to use" tabulates every lab's job at the quick and the full size.
+    if page == "book/how-to-use":
+        sizes = sorted(row[2] for row in wide["lab_jobs"])
+        if sizes != sorted(["quick", "full"] * len(chapter_slugs())):
+            problems.append(f"the lab job table has sizes {sizes}: one quick and one full row per chapter expected")
+
+    # Colab: a badge under the title of every notebook page (and the launch menu); none elsewhere.
+    if source.suffix == ".ipynb":
+        expected = repository().colab_url(f"{page}.ipynb")
+        if wide["badge"] != expected:
+            problems.append(f"the Colab badge points at {wide['badge']!r}, not {expected!r}")
+        if wide["colab_links"].count(expected) < 2:
+            problems.append("the launch menu (rocket) has no Colab link")
+    elif wide["colab_links"]:
+        problems.append(f"not a notebook, but shows Colab links {wide['colab_links']}")
+    assert not problems, f"{page}:\n" + "\n".join(f"- {p}" for p in problems)
+
+
+def test_column_holds_a_figure_and_a_code_line(book, browser):
+    """At 1280 px the column holds a figure of notebook.WIDTH at 100 dpi and an 88-character line of code."""
+    from causal_lessons import notebook
+
+    browser.set_window_size(1280, 1000)
+    browser.get((book.html / "book" / "environment-check.html").as_uri())
+    column, code_box, line = browser.execute_script("""
+        const art = document.querySelector('article.bd-article'), cs = getComputedStyle(art);
+        const pre = art.querySelector('.cell_input pre'), ps = getComputedStyle(pre);
+        const span = document.createElement('span');
+        span.textContent = 'x'.repeat(arguments[0]);
+        Object.assign(span.style, {font: ps.font, whiteSpace: 'pre', position: 'absolute'});
+        pre.appendChild(span);
+        const width = span.getBoundingClientRect().width;
+        span.remove();
+        return [art.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight),
+                pre.clientWidth - parseFloat(ps.paddingLeft) - parseFloat(ps.paddingRight), width];
+    """, book_pages.CODE_CHARS)
+    assert column >= notebook.WIDTH * 100, f"the column is {column} px, narrower than a {notebook.WIDTH} in figure"
+    assert line <= code_box, f"{book_pages.CODE_CHARS} characters of code take {line} px, the code box {code_box} px"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The checks themselves: a hand-made page with one of each fault, and what they must report.
+
+def _fixture_page(folder: Path) -> Path:
+    import graphviz
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    images = folder / "_images"
+    images.mkdir(parents=True)
+    # The issue's bug: the fork G -> C, G -> N drawn in a vertical line, so G -> N passes behind C.
+    line = graphviz.Digraph(engine="neato", graph_attr={"splines": "false"})
+    for name, y in (("G", 2), ("C", 1), ("N", 0)):
+        line.node(name, pos=f"0,{y}!")
+    line.edge("G", "C")
+    line.edge("G", "N")
+    (images / "fork.svg").write_bytes(line.pipe(format="svg"))
+    fig, ax = plt.subplots(figsize=(9, 3), dpi=100)  # 900 px, 1x: wider than the column and not retina
+    ax.plot([0, 1], [0, 1])
+    fig.savefig(images / "wide.png")
+    plt.close(fig)
+    long_code = "result = " + " + ".join(f"value_{i}" for i in range(14))
+    page = folder / "page.html"
+    page.write_text(f"""<!DOCTYPE html><html><head><style>
+        body {{ margin: 0 }} article {{ width: 640px; padding: 0 20px }} pre {{ white-space: pre; overflow-x: auto }}
+        .box {{ overflow-x: auto }} img {{ max-width: 100% }}</style></head><body>
+        <nav class="bd-docs-nav"><a class="reference internal" href="page.html">Unnumbered</a></nav>
+        <article class="bd-article"><section><h1>Fixture</h1>
+        <p>The slope is 2.5140741 per unit.</p>
+        <div class="cell"><div class="cell_input"><pre>glue("slope", slope)
+assert slope > 0
+%pip install causal-lessons
+{long_code}</pre></div>
+        <div class="cell_output"><div class="output"><pre>np.float64(0.028) {"and a printed conclusion " * 6}</pre>
+        <img src="_images/wide.png" alt="_images/0d21d07ffb523c0bad6fcf2c22e80ec307b9356a.png">
+        <figure><img src="_images/fork.svg" alt="The fork of GDP, chocolate and Nobel prizes">
+        <figcaption><p><span class="caption-number">Fig. 1 </span>A fork.</p></figcaption></figure>
+        <table><tbody><tr><th>0</th><td>0.1234567</td></tr><tr><th>1</th><td>nan</td></tr></tbody></table>
+        </div></div></div>
+        <div style="width: 900px">a block wider than the column</div>
+        <div class="box"><div style="width: 900px">a wide block that scrolls in its own box</div></div>
+        </section></article></body></html>""")
+    return page
+
+
+def test_the_page_checks_catch_each_fault(tmp_path, browser):
+    page = _fixture_page(tmp_path)
+    found = book_pages.measure(browser, page.as_uri(), 1280)
+    report = "\n".join(book_pages.problems(found, 1280, page.as_uri()))
+    expected = [
+        "0 search boxes are shown, not one",
+        "wider than the column (900 px",  # the bare wide block ...
+        "a code line is wider than the code box",
+        "printed output runs past its box",  # pre without wrapping
+        "figure wide.png has no numbered caption",
+        "figure wide.png has no real alt text",
+        "figure wide.png is not a retina PNG",
+        "figure wide.png is shrunk from 900",
+        "diagram fork.svg: G->N passes through C",
+        "a code cell shows 'glue('",
+        "a code cell shows 'pip install'",
+        "a code cell shows an assert",
+        "the page shows a numpy scalar repr",
+        "an unrounded number in the text: 2.5140741",
+        "a table shows the pandas index 0..1",
+        "a table shows an empty value as 'nan'",
+        "a table shows an unrounded number: 0.1234567",
+    ]
+    missed = [e for e in expected if e not in report]
+    assert not missed, f"the checks missed {missed}; they reported:\n{report}"
+    assert "scrolls in its own box" not in report, "a block that scrolls in its own box is not a fault"
+    assert "fork.svg has no" not in report, "the captioned diagram with alt text passed those checks"
+    at_phone = "\n".join(book_pages.problems(book_pages.measure(browser, page.as_uri(), 390), 390, page.as_uri()))
+    assert "the page scrolls sideways" in at_phone, at_phone
+
+    two_searches = tmp_path / "search.html"
+    two_searches.write_text(page.read_text().replace(
+        "<body>", '<body><button class="search-button-field">Search</button><div class="search-button-field">S</div>'))
+    found = book_pages.measure(browser, two_searches.as_uri(), 1280)
+    assert "2 search boxes are shown" in "\n".join(book_pages.problems(found, 1280, two_searches.as_uri()))
+
+
+def test_the_figure_checks_pass_a_good_figure(tmp_path, browser):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    (tmp_path / "_images").mkdir()
+    fig, ax = plt.subplots(figsize=(6, 3), dpi=200)  # retina: 1200 px drawn at 600 CSS px
+    ax.plot([0, 1], [0, 1])
+    fig.savefig(tmp_path / "_images" / "good.png")
+    plt.close(fig)
+    page = tmp_path / "page.html"
+    page.write_text("""<!DOCTYPE html><html><body style="margin:0"><button class="search-button-field">Search</button>
+        <article class="bd-article" style="width:760px">
+        <h1>Good</h1><div class="cell_output"><figure><img src="_images/good.png" style="width: 600px"
+        alt="A rising straight line"><figcaption><span class="caption-number">Fig. 1 </span>A line.</figcaption>
+        </figure></div></article></body></html>""")
+    assert book_pages.problems(book_pages.measure(browser, page.as_uri(), 1280), 1280, page.as_uri()) == []

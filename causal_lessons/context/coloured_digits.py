@@ -164,6 +164,8 @@ def random_shifts(images: torch.Tensor, copies: int, max_shift: int = 2,
     max_shift = check_positive_int(max_shift, "max_shift", minimum=0)
     if not isinstance(images, torch.Tensor) or images.ndim != 4 or len(images) == 0:
         raise ValueError("images must be a non-empty tensor of shape (n, C, H, W)")
+    if not torch.isfinite(images).all():
+        raise ValueError("images must hold only finite numbers (no NaN or inf)")
     if max_shift >= min(images.shape[-2:]):
         raise ValueError(f"max_shift must be smaller than the image, got {max_shift} for {tuple(images.shape[-2:])}")
     n, _, h, w = images.shape

@@ -62,8 +62,10 @@ class Settings:
     n_test: int = 597
 
     def __post_init__(self) -> None:
-        if not self.seeds:
-            raise ValueError("seeds must not be empty")
+        if not isinstance(self.seeds, tuple) or not self.seeds:
+            raise TypeError(f"seeds must be a non-empty tuple of integers, got {self.seeds!r}")
+        for seed in self.seeds:
+            check_positive_int(seed, "seeds", minimum=0)
         for name in ("copies", "hidden", "steps", "infer_steps", "n_test"):
             check_positive_int(getattr(self, name), name)
         for name in ("anneal_step", "every"):

@@ -50,13 +50,15 @@ class MLP(nn.Module):
     def __init__(self, hidden: int = 32) -> None:
         super().__init__()
         hidden = check_positive_int(hidden, "hidden")
-        self.net = nn.Sequential(nn.AvgPool2d(2), nn.Flatten(), nn.Linear(N_INPUTS, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        self.pool = nn.Sequential(nn.AvgPool2d(2), nn.Flatten())
+        self.head = nn.Sequential(nn.Linear(N_INPUTS, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                  nn.Linear(hidden, 1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if images.ndim != 4 or images.shape[1:] != (2, 17, 17):
-            raise ValueError(f"images must have shape (n, 2, 17, 17), got {tuple(images.shape)}")
-        return self.net(images)[:, 0]
+        if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1:] != (2, 17, 17):
+            raise ValueError(f"images must have shape (n, 2, 17, 17), got "
+                             f"{getattr(images, 'shape', type(images).__name__)}")
+        return self.head(self.pool(images))[:, 0]
 
 
 def n_parameters(model: nn.Module) -> int:
@@ -78,6 +80,11 @@ def _check_envs(envs: Sequence[Environment], name: str) -> list[Environment]:
     if not all(isinstance(e, Environment) and len(e) > 0 for e in envs):
         raise TypeError(f"{name} must hold non-empty Environment objects")
     return list(envs)
+
+
+@torch.no_grad()
+def _accuracy_of_pooled(model: MLP, pooled: torch.Tensor, y: torch.Tensor) -> float:
+    return float(((model.head(pooled)[:, 0] > 0).float() == y).float().mean())
 
 
 @torch.no_grad()
@@ -152,14 +159,16 @@ def train(envs: Sequence[Environment], *, test: Environment | None = None, penal
     torch.manual_seed(seed)
     model = MLP(hidden).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    data = [(e.images.to(device), e.y.to(device)) for e in envs]
-    test_data = test.to(device) if test is not None else None
+    # The pooling has no parameters: pool every image once, not in every step (it would cost more than the MLP).
+    with torch.no_grad():
+        data = [(model.pool(e.images.to(device)), e.y.to(device)) for e in envs]
+        test_data = (model.pool(test.images.to(device)), test.y.to(device)) if test is not None else None
     rows = []
     for step in tqdm(range(steps), desc=desc, disable=not progress, leave=False):
         model.train()
         risks, penalties, correct = [], [], []
         for x, y in data:
-            z = model(x)
+            z = model.head(x)[:, 0]
             risks.append(F.binary_cross_entropy_with_logits(z, y))
             penalties.append(irmv1_penalty(z, y))
             correct.append(((z > 0).float() == y).float().mean())
@@ -173,7 +182,7 @@ def train(envs: Sequence[Environment], *, test: Environment | None = None, penal
         opt.step()
         if (every and step % every == 0) or step == steps - 1:
             rows.append({"step": step, "train accuracy": float(torch.stack(correct).mean()),
-                         "test accuracy": accuracy(model, test_data) if test_data is not None else float("nan"),
+                         "test accuracy": _accuracy_of_pooled(model, *test_data) if test_data else float("nan"),
                          "train loss": float(risk.detach()), "penalty": float(penalty.detach())})
     return model.eval(), pd.DataFrame(rows)
 

@@ -29,8 +29,10 @@ def _rgb(images: torch.Tensor) -> np.ndarray:
     return rgb.clamp(0, 1).permute(0, 2, 3, 1).numpy()
 
 
-def show_examples(data: ColouredDigits, n: int = 6) -> Figure:
+def show_examples(data: ColouredDigits, n: int = 6, names: Sequence[str] | None = None) -> Figure:
     """The first ``n`` images of each training environment and of the test set, with their (noisy) labels.
+
+    ``names`` labels the rows (default: "train 1", "train 2", ..., "test").
 
     Examples
     --------
@@ -43,7 +45,10 @@ def show_examples(data: ColouredDigits, n: int = 6) -> Figure:
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= min(len(e) for e in (*data.train, data.test)):
         raise ValueError(f"n must be an integer between 1 and the size of the smallest environment, got {n!r}")
     envs = [*data.train, data.test]
-    names = [f"train {i + 1}" for i in range(len(data.train))] + ["test"]
+    if names is None:
+        names = [f"train {i + 1}" for i in range(len(data.train))] + ["test"]
+    if isinstance(names, str) or len(names) != len(envs) or not all(isinstance(v, str) for v in names):
+        raise ValueError(f"names must be {len(envs)} strings, one per row")
     fig, axes = plt.subplots(len(envs), n, figsize=(min(WIDTH, 1.05 * n + 1.2), 1.25 * len(envs)), squeeze=False)
     for row, (env, name) in enumerate(zip(envs, names)):
         images = _rgb(env.images[:n])
@@ -119,7 +124,7 @@ def plot_curves(curves: pd.DataFrame, anneal_step: int | None = None) -> Figure:
         if anneal_step is not None:
             ax.axvline(anneal_step, color="black", linestyle=":", linewidth=1)
         ax.set_xlabel("step")
-    acc.set_ylabel("accuracy (test solid, train dashed)")
+    acc.set_ylabel("accuracy")
     acc.set_ylim(0, 1)
     pen.set_yscale("log")
     pen.set_ylabel("IRMv1 penalty (train)")

@@ -1,0 +1,167 @@
+r"""Environment inference: find the partition of the training set that *maximises* a reference model's IRM
+penalty (EIIL, Creager et al. 2021), then train IRM on it.
+
+A reference model (ERM) gives logits :math:`z_i`. A soft assignment :math:`q_i = \sigma(a_i) \in (0, 1)` puts
+example :math:`i` in environment A with weight :math:`q_i` and in B with weight :math:`1 - q_i`; EIIL maximises
+the two environments' IRMv1 penalties
+
+.. math::
+
+   \max_{a}\; \Bigl(\frac1N \sum_i q_i\, g_i\Bigr)^2 + \Bigl(\frac1N \sum_i (1 - q_i)\, g_i\Bigr)^2,
+   \qquad g_i = (\sigma(z_i) - y_i)\, z_i,
+
+by gradient ascent on :math:`a` (Adam, as Creager et al.'s code). With :math:`S = \sum_i g_i` fixed, the
+objective is :math:`A^2 + (S - A)^2` in :math:`A = \sum_i q_i g_i`, convex, so it is largest at an end of the
+range of :math:`A`: all examples with :math:`g_i > 0` on one side, all with :math:`g_i < 0` on the other
+(:func:`best_split`). Since :math:`g_i > 0` exactly when the reference model gets example :math:`i` wrong, the
+inferred environments are "where the reference model errs" and "where it is right": for a model that reads the
+colour, that is where the colour disagrees with the label, and where it agrees.
+
+IP-IRM (Wang et al. 2021) and IRMCon (Qi et al. 2022) build on the same idea -- a partition that maximises an
+invariance penalty, then a representation invariant across it -- in self-supervised learning and with a
+context-class disentanglement; this module implements the EIIL step only.
+"""
+
+from __future__ import annotations
+
+import torch
+from tqdm.auto import tqdm
+
+from .._checks import check_positive_int
+from .coloured_digits import Environment
+from .penalty import example_gradients
+
+
+def _bool_mask(value: torch.Tensor, name: str, n: int | None = None) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor) or value.ndim != 1 or len(value) == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D tensor, got "
+                         f"{tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__}")
+    if n is not None and len(value) != n:
+        raise ValueError(f"{name} must have {n} entries, got {len(value)}")
+    if value.dtype != torch.bool:
+        if not torch.isfinite(value.double()).all() or not ((value == 0) | (value == 1)).all():
+            raise ValueError(f"{name} must be boolean (or 0/1)")
+        value = value.bool()
+    return value
+
+
+def eiil_objective(assignment: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    r"""The sum of the two inferred environments' IRMv1 penalties for a soft assignment :math:`q` (see the module
+    docstring), each risk averaged over all :math:`N` examples as in Creager et al.'s code.
+
+    Examples
+    --------
+    >>> z, y = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([1.0, 0.0, 0.0])
+    >>> float(eiil_objective(torch.tensor([0.0, 0.0, 1.0]), z, y)) > float(eiil_objective(torch.ones(3), z, y))
+    True
+    """
+    g = example_gradients(logits, y)
+    if not isinstance(assignment, torch.Tensor) or assignment.shape != g.shape:
+        raise ValueError(f"assignment must be a tensor of shape {tuple(g.shape)}, one weight per example")
+    if not torch.isfinite(assignment).all() or (assignment < 0).any() or (assignment > 1).any():
+        raise ValueError("assignment must hold weights in [0, 1]")
+    q = assignment.to(g.dtype)
+    return (q * g).mean() ** 2 + ((1 - q) * g).mean() ** 2
+
+
+def infer_environments(logits: torch.Tensor, y: torch.Tensor, steps: int = 2_000, lr: float = 0.01,
+                       seed: int = 0, progress: bool = False) -> torch.Tensor:
+    """EIIL's environment inference: the soft assignment that maximises :func:`eiil_objective`.
+
+    The assignment starts at :math:`\\sigma(a)` with random normal :math:`a` (seeded) and follows Adam on
+    :math:`a` for ``steps`` steps. The reference model is fixed, so its logits are computed once.
+
+    Parameters
+    ----------
+    logits
+        The reference model's logits on the pooled training set, ``(N,)``.
+    y
+        The labels, ``(N,)`` in {0, 1}.
+    steps, lr, seed
+        Adam's steps, step size and the seed of the starting assignment.
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    torch.Tensor
+        :math:`q_i \\in (0, 1)`: the weight of example :math:`i` in inferred environment A.
+
+    Examples
+    --------
+    >>> z = torch.tensor([3.0, -2.0, 1.0, -1.5])
+    >>> y = torch.tensor([1.0, 1.0, 0.0, 0.0])        # the model is wrong on examples 1 and 2
+    >>> (infer_environments(z, y, steps=500, lr=0.1) > 0.5).tolist()
+    [False, True, True, False]
+    """
+    g = example_gradients(logits, y).detach()
+    steps = check_positive_int(steps, "steps")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf"):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    a = torch.randn(len(g), generator=torch.Generator().manual_seed(seed), dtype=g.dtype).to(g.device)
+    a.requires_grad_(True)
+    opt = torch.optim.Adam([a], lr=lr)
+    for _ in tqdm(range(steps), desc="inferring environments", disable=not progress, leave=False):
+        q = torch.sigmoid(a)
+        objective = (q * g).mean() ** 2 + ((1 - q) * g).mean() ** 2
+        opt.zero_grad()
+        (-objective).backward()
+        opt.step()
+    q = torch.sigmoid(a.detach())
+    # Name the environments so that A is the one with the larger sum of g (where the reference model errs):
+    # the objective is symmetric in A and B, and a fixed naming makes seeds comparable.
+    if (q * g).sum() < ((1 - q) * g).sum():
+        q = 1 - q
+    return q
+
+
+def best_split(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    r"""The hard partition that maximises :func:`eiil_objective`: environment A holds the examples with
+    :math:`g_i > 0`, those the reference model gets wrong (see the module docstring).
+
+    Examples
+    --------
+    >>> best_split(torch.tensor([3.0, -2.0, 1.0, -1.5]), torch.tensor([1, 1, 0, 0])).tolist()
+    [False, True, True, False]
+    """
+    return example_gradients(logits, y) > 0
+
+
+def split_environment(env: Environment, assignment: torch.Tensor) -> tuple[Environment, Environment]:
+    """Two environments from one: A where ``assignment > 0.5``, B elsewhere.
+
+    Examples
+    --------
+    >>> from causal_lessons.context.coloured_digits import coloured_digits
+    >>> env = coloured_digits().test
+    >>> a, b = split_environment(env, env.colour_agrees.float())
+    >>> len(a) + len(b) == len(env), bool(a.colour_agrees.all())
+    (True, True)
+    """
+    if not isinstance(env, Environment):
+        raise TypeError(f"env must be an Environment, got {type(env).__name__}")
+    if not isinstance(assignment, torch.Tensor) or assignment.shape != (len(env),):
+        raise ValueError(f"assignment must be a tensor of shape ({len(env)},), one weight per example")
+    if not torch.isfinite(assignment.double()).all():
+        raise ValueError("assignment must hold only finite numbers")
+    in_a = assignment.double() > 0.5
+    if in_a.all() or not in_a.any():
+        raise ValueError("assignment puts every example in one environment: nothing to split")
+    return env.subset(in_a), env.subset(~in_a)
+
+
+def partition_agreement(inferred: torch.Tensor, truth: torch.Tensor) -> float:
+    """Share of examples whose inferred environment matches a true indicator, up to naming the two environments.
+
+    The two inferred environments have no names, so the agreement is ``max(m, 1 - m)`` where ``m`` is the share
+    of examples with ``inferred == truth``.
+
+    Examples
+    --------
+    >>> partition_agreement(torch.tensor([1, 1, 0, 0]), torch.tensor([False, False, True, False]))
+    0.75
+    """
+    inferred = _bool_mask(inferred, "inferred")
+    truth = _bool_mask(truth, "truth", len(inferred))
+    match = float((inferred == truth).double().mean())
+    return max(match, 1 - match)

@@ -14,7 +14,8 @@
 Answers are tried in rounds (one grading answers every question with one of its answers), so an exercise of six
 questions with two wrong answers each takes two gradings, not twelve; the printed numbers, which can be many, are
 graded inside the reference grading, each in a copy of the namespace (see ``exercise_tools.probe_submission``).
-All gradings of an exercise run at once, one per CPU core.
+The reference is graded alone (its time is the speed proof's); the other gradings of an exercise then run
+at once, one per CPU core (at most four).
 
 The proofs can fail: ``tests/grading_fixtures/lenient`` is a master whose tests are lenient in each of these ways,
 and the last tests check that every proof catches exactly the questions it should.
@@ -146,7 +147,7 @@ def test_book_page_is_the_student_notebook_and_is_up_to_date(slug):
     text = nbformat.writes(page)
     assert not [code for code in solutions if code in text], "a solution leaked into the book page"
     path = build.book_page_path(slug)
-    assert path.is_file() and path.read_text() == text, \
+    assert path.is_file() and path.read_text().rstrip("\n") == text.rstrip("\n"), \
         f"{path.relative_to(build.ROOT)} is missing or stale: run `python exercises/build.py --book`"
 
 

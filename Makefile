@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test smoke exercises env system browser clean
+.PHONY: book test smoke exercises grade env system browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ book: $(STAMP) system
 ## Generate student notebooks and autograder zips into exercises/<slug>/dist/.
 exercises: $(STAMP)
 	$(BIN)/python exercises/build.py
+
+## Grade every .ipynb in SUBMISSIONS with EXERCISE's autograder into one CSV of scores per question
+## (exercises/grade.py; options TIMEOUT=seconds per submission, JOBS=submissions at once). Not isolated: `otter run`
+## executes student code on this machine (see the instructor guide, book/appendix/instructors.md).
+grade: $(STAMP)
+	$(if $(and $(SUBMISSIONS),$(EXERCISE)),,$(error usage: make grade SUBMISSIONS=folder EXERCISE=slug [TIMEOUT=300] [JOBS=1]))
+	$(BIN)/python exercises/grade.py $(EXERCISE) $(SUBMISSIONS) --timeout $(or $(TIMEOUT),300) --jobs $(or $(JOBS),1)
 
 ## graphviz's dot (Debian package) draws the causal diagrams.
 system:

@@ -1,125 +1,195 @@
-"""Grading is proven, for every exercise that exists (found automatically):
+"""Grading is proven, for every exercise that exists (found automatically), with its autograder zip:
 
+- the master is sound before any grading: every question is all-or-nothing (points only from value tests), has a
+  public check and named answers; hidden tests read only their question's answers (never ``df``, ``np``, set-up
+  variables or other answers: the student can change those) and bind only private names;
+  ``wrong_answers.yml`` and ``right_answers.yml`` answer every question;
 - the reference solution scores full marks, and the blank student notebook scores zero on every question;
-- every question is all-or-nothing: its points come only from its value tests;
-- each plausible wrong answer (``wrong_answers.yml``) scores **0** on its question and leaves the others at full;
+- each plausible wrong answer (``wrong_answers.yml``) scores **0** on its question, the others keeping full marks;
 - each right-but-different answer (``right_answers.yml``: another type, form or method) scores full marks;
 - no number printed in a question, given as the answer, earns its points;
+- a student cell that raises fails its own question without stopping the grading of the others;
+- grading one submission takes under 10 s.
 
 Answers are tried in rounds (one grading answers every question with one of its answers), so an exercise of six
-questions with two wrong answers each takes two gradings, not twelve.
-- a student cell that raises fails its own question without stopping the grading of the others.
+questions with two wrong answers each takes two gradings, not twelve; the printed numbers, which can be many, are
+graded inside the reference grading, each in a copy of the namespace (see ``exercise_tools.probe_submission``).
+The reference is graded alone (its time is the speed proof's); the other gradings of an exercise then run
+at once, one per CPU core (at most four).
+
+The proofs can fail: ``tests/grading_fixtures/lenient`` is a master whose tests are lenient in each of these ways,
+and the last tests check that every proof catches exactly the questions it should.
 """
 
 from __future__ import annotations
 
-import re
+import zipfile
 
+import nbformat
 import pytest
 
 from exercise_tools import (
-    build, check_cells, grade, master_questions, reference_answers, right_answers, student_notebook, submission,
-    wrong_answers,
+    Builds, Exercise, blank_violations, build, built as build_cached, check_cells, describe, printed_violations,
+    prove, raising_violations, reference_answers, reference_violations, right_violations, rounds, speed_violations,
+    structure_violations, student_notebook, wrong_violations,
 )
 
 pytestmark = pytest.mark.grading
 SLUGS = build.masters()
-NUMBER = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)*(?:\.\d+)?(?:e-?\d+)?")
+MIN_QUESTIONS = 5
 
 
-def test_every_question_is_all_or_nothing_with_wrong_and_right_answers():
-    for slug in SLUGS:
-        questions = master_questions(slug)
-        assert len(questions) >= 5 or slug == "warmup", f"{slug} needs at least 5 questions"
-        for name, q in questions.items():
-            assert q["config"].get("all_or_nothing") is True, f"{slug}/{name}: set all_or_nothing: true"
-            assert q["answers"], f"{slug}/{name}: no answer variable found (mark solution lines '# SOLUTION')"
-        assert set(wrong_answers(slug)) == set(questions), f"{slug}: wrong_answers.yml must cover {sorted(questions)}"
-        assert set(right_answers(slug)) == set(questions), f"{slug}: right_answers.yml must cover {sorted(questions)}"
+@pytest.fixture(scope="session")
+def built() -> Builds:
+    return Builds()
 
 
-def test_student_notebook_has_blanks_and_colab_setup(built):
-    for slug, dist in built.items():
-        nb = student_notebook(dist, slug)
-        setup = [c for c in nb.cells if c.cell_type == "code" and build.SETUP_MARKER in c.source]
-        assert len(setup) == 1 and "PUBLIC_TESTS" in setup[0].source
-        assert f'tests_dir="{build.public_tests_dir(slug)}"' in setup[0].source
-        assert nb.cells[0].cell_type == "markdown"
-        for question in check_cells(nb):
-            answer = nb.cells[check_cells(nb)[question] - 1].source
-            assert "..." in answer, f"{slug}/{question}: the student's answer cell must hold a blank"
-        assert "# HIDDEN" not in nb.cells.__repr__() and "BEGIN SOLUTION" not in nb.cells.__repr__()
+@pytest.fixture(scope="session")
+def proofs(built, tmp_path_factory):
+    """``proofs(slug)``: every grading of an exercise, run once per test session on first use."""
+    done = {}
+
+    def get(slug: str):
+        if slug not in done:
+            done[slug] = prove(Exercise.course(slug), built[slug], tmp_path_factory.mktemp(f"proof-{slug}"))
+        return done[slug]
+
+    return get
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-def test_reference_solution_scores_full_marks(built, slug, tmp_path):
-    dist = built[slug]
-    scores = grade(dist, slug, submission(dist, slug, reference_answers(dist, slug)), tmp_path)
-    assert scores and all(s == 1.0 for s in scores.values()), scores
+def test_master_and_answer_files_are_sound(slug):
+    exercise = Exercise.course(slug)
+    found = structure_violations(exercise)
+    if slug not in build.NOT_CHAPTERS and len(exercise.questions()) < MIN_QUESTIONS:
+        found.append(f"a chapter exercise needs at least {MIN_QUESTIONS} questions")
+    assert not found, describe(found)
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-def test_blank_notebook_scores_zero(built, slug, tmp_path):
-    dist = built[slug]
-    scores = grade(dist, slug, student_notebook(dist, slug), tmp_path)
-    assert set(scores) == set(check_cells(student_notebook(dist, slug)))
-    assert all(s == 0.0 for s in scores.values()), scores
-
-
-def rounds(per_question: dict[str, list[str]]) -> list[dict[str, str]]:
-    """Submissions that together try every answer once: round ``i`` answers each question with its ``i``-th
-    answer (questions with fewer answers keep the reference). Questions are graded independently, so one
-    grading per round proves a whole column of answers."""
-    n = max((len(v) for v in per_question.values()), default=0)
-    return [{q: answers[i] for q, answers in per_question.items() if i < len(answers)} for i in range(n)]
-
-
-@pytest.mark.parametrize("slug", SLUGS)
-def test_wrong_answers_score_zero(built, slug, tmp_path):
-    dist = built[slug]
-    for i, wrong in enumerate(rounds(wrong_answers(slug))):
-        scores = grade(dist, slug, submission(dist, slug, {**reference_answers(dist, slug), **wrong}), tmp_path / str(i))
-        earned = {q: scores[q] for q in wrong if scores[q] != 0.0}
-        assert not earned, f"{slug}: wrong answers earned points: {earned}"
-        assert all(scores[q] == 1.0 for q in scores if q not in wrong), scores
+def test_student_notebook_has_blanks_and_colab_setup(built, slug):
+    nb = student_notebook(built[slug], slug)
+    setup = [c for c in nb.cells if c.cell_type == "code" and build.SETUP_MARKER in c.source]
+    assert len(setup) == 1 and "PUBLIC_TESTS" in setup[0].source
+    assert f'tests_dir="{build.public_tests_dir(slug)}"' in setup[0].source
+    assert build.otter_requirement() in setup[0].source, "students check with the otter that grades"
+    assert nb.cells[0].cell_type == "markdown"
+    for question, idx in check_cells(nb).items():
+        assert "..." in nb.cells[idx - 1].source, f"{slug}/{question}: the student's answer cell must hold a blank"
+    text = repr(nb.cells)
+    assert "# HIDDEN" not in text and "BEGIN SOLUTION" not in text and "# SOLUTION" not in text
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-def test_right_answers_in_another_form_score_full_marks(built, slug, tmp_path):
-    dist = built[slug]
-    for i, right in enumerate(rounds(right_answers(slug))):
-        scores = grade(dist, slug, submission(dist, slug, {**reference_answers(dist, slug), **right}), tmp_path / str(i))
-        lost = {q: s for q, s in scores.items() if s != 1.0}
-        assert not lost, f"{slug}: right answers in another form lost credit: {lost}"
-
-
-def printed_numbers(slug: str) -> dict[str, list[str]]:
-    """For each question, code that answers it with each number printed in its text."""
-    out = {}
-    for name, q in master_questions(slug).items():
-        numbers = sorted({n.replace(",", "") for n in NUMBER.findall(q["text"])})
-        out[name] = ["\n".join(f"{var} = {number}" for var in q["answers"]) for number in numbers]
-    return {q: v for q, v in out.items() if v}
+def test_autograder_declares_the_package_and_grades_all_or_nothing(built, slug):
+    with zipfile.ZipFile(built[slug] / f"{slug}-autograder.zip") as zf:
+        environment = zf.read("environment.yml").decode()
+        tests = [zf.read(n).decode() for n in zf.namelist() if n.startswith("tests/") and n.endswith(".py")]
+    assert build.pip_source() in environment, "the zip must install the course package"
+    assert f"python={build.python_version()}" in environment
+    assert tests and all("'all_or_nothing': True" in t for t in tests)
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-def test_no_number_printed_in_a_question_earns_its_points(built, slug, tmp_path):
-    dist = built[slug]
-    tries = rounds(printed_numbers(slug))
-    if not tries:
-        pytest.skip(f"{slug}: no numbers in the questions")
-    for i, numbers in enumerate(tries):
-        scores = grade(dist, slug, submission(dist, slug, {**reference_answers(dist, slug), **numbers}), tmp_path / str(i))
-        earned = {q: numbers[q] for q in numbers if scores[q] != 0.0}
-        assert not earned, f"{slug}: numbers printed in the question earned points: {earned}"
+def test_reference_solution_scores_full_marks(proofs, slug):
+    found = reference_violations(proofs(slug))
+    assert not found, describe(found)
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-def test_raising_cell_fails_only_its_question(built, slug, tmp_path):
-    dist = built[slug]
-    answers = reference_answers(dist, slug)
-    first = next(iter(answers))
-    answers[first] = 'raise RuntimeError("a student bug")'
-    scores = grade(dist, slug, submission(dist, slug, answers), tmp_path)
-    assert scores[first] == 0.0
-    assert all(s == 1.0 for q, s in scores.items() if q != first), scores
+def test_blank_notebook_scores_zero(proofs, slug):
+    found = blank_violations(proofs(slug))
+    assert not found, describe(found)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_wrong_answers_score_zero(proofs, slug):
+    found = wrong_violations(proofs(slug))
+    assert not found, describe(found)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_right_answers_in_another_form_score_full_marks(proofs, slug):
+    found = right_violations(proofs(slug))
+    assert not found, describe(found)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_no_number_printed_in_a_question_earns_its_points(proofs, slug):
+    found = printed_violations(proofs(slug))
+    assert not found, describe(found)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_raising_cell_fails_only_its_question(proofs, slug):
+    found = raising_violations(proofs(slug))
+    assert not found, describe(found)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_grading_one_submission_takes_under_ten_seconds(proofs, slug):
+    found = speed_violations(proofs(slug), limit=10.0)
+    assert not found, describe(found)
+
+
+# ------------------------------------------------------------------------------------------------ book pages
+@pytest.mark.parametrize("slug", SLUGS)
+def test_book_page_is_the_student_notebook_and_is_up_to_date(slug):
+    dist = build_cached(Exercise.course(slug), source=build.DEFAULT_PIP_SOURCE)
+    page = build.book_page(slug, dist)
+    assert page.metadata["mystnb"] == {"execution_mode": "off"}, "the book build must not execute the exercise"
+    assert page.cells[0].source.startswith("# ") and build.colab_url(slug) in page.cells[1].source
+    setup = [c for c in page.cells if build.SETUP_MARKER in c.source]
+    assert len(setup) == 1 and "remove-cell" in setup[0].metadata["tags"]
+    assert build.DEFAULT_PIP_SOURCE in setup[0].source
+    assert all(not c.get("outputs") for c in page.cells)
+    solutions = [code for code in reference_answers(dist, slug).values() if code.strip() not in {"", "..."}]
+    text = nbformat.writes(page)
+    assert not [code for code in solutions if code in text], "a solution leaked into the book page"
+    path = build.book_page_path(slug)
+    assert path.is_file() and path.read_text().rstrip("\n") == text.rstrip("\n"), \
+        f"{path.relative_to(build.ROOT)} is missing or stale: run `python exercises/build.py --book`"
+
+
+# ------------------------------------------------------------------------------------------ the proofs can fail
+def test_rounds_try_every_answer_once():
+    assert rounds({"q1": ["a", "b"], "q2": ["c"], "q3": []}) == [{"q1": "a", "q2": "c"}, {"q1": "b"}]
+
+
+@pytest.fixture(scope="module")
+def lenient(tmp_path_factory):
+    """The proofs run on a deliberately lenient master (see tests/grading_fixtures/lenient/lenient.ipynb)."""
+    exercise = Exercise.fixture("lenient")
+    return prove(exercise, build_cached(exercise), tmp_path_factory.mktemp("lenient"), raising="q4_vacuous")
+
+
+def mentioned(found: list[str]) -> set[str]:
+    questions = Exercise.fixture("lenient").questions()
+    return {q for q in questions if any(q in message for message in found)}
+
+
+def test_structure_check_catches_lenient_masters():
+    assert mentioned(structure_violations(Exercise.fixture("lenient"))) == {
+        "q1_form",  # not all-or-nothing
+        "q2_printed",  # the hidden test binds `ref` in the student's namespace
+        "q4_vacuous",  # no hidden test reads the answer
+        "q6_setup",  # the hidden test reads the student's `df`
+    }
+
+
+@pytest.mark.parametrize(("proof", "caught"), [
+    (reference_violations, {"q5_broken"}),
+    (blank_violations, {"q4_vacuous"}),
+    (wrong_violations, {"q1_form", "q4_vacuous", "q6_setup"}),  # a form check's half point; anything; an edited df
+    (right_violations, {"q3_strict", "q5_broken"}),  # a NumPy integer refused; the broken reference
+    (raising_violations, {"q4_vacuous"}),
+    (printed_violations, {"q2_printed"}),
+], ids=lambda v: getattr(v, "__name__", "-"))
+def test_each_proof_catches_the_lenient_questions_and_only_them(lenient, proof, caught):
+    assert mentioned(proof(lenient)) == caught, describe(proof(lenient))
+
+
+def test_speed_proof_fails_past_its_budget(lenient):
+    assert speed_violations(lenient, limit=lenient.reference.seconds / 2)
+    assert not speed_violations(lenient, limit=600)
+

@@ -47,11 +47,12 @@ import yaml
 
 EXERCISES = Path(__file__).resolve().parent
 ROOT = EXERCISES.parent
-# The course repository. The repository's URL belongs in one place for the whole book (issue 12, item 5): when
-# it exists, read it from there instead of this constant.
-REPOSITORY = "https://github.com/causal-lessons/causal-lessons"
-BRANCH = "main"
-DEFAULT_PIP_SOURCE = f"causal-lessons @ git+{REPOSITORY}.git@{BRANCH}"
+# The course repository is set in one place, _config.yml, read by book/_ext/course_repo.py.
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from course_repo import repository  # noqa: E402
+
+REPO = repository()
+DEFAULT_PIP_SOURCE = REPO.pip_requirement
 SETUP_MARKER = "# Course set-up"
 # Exercises that belong to no chapter: their book page sits under "Getting started".
 NOT_CHAPTERS = ("warmup",)
@@ -195,8 +196,7 @@ def book_page_path(slug: str) -> Path:
 
 def colab_url(slug: str) -> str:
     """The Colab link of a committed book page (Colab opens notebooks straight from GitHub)."""
-    path = book_page_path(slug).relative_to(ROOT).as_posix()
-    return f"https://colab.research.google.com/github/{REPOSITORY.removeprefix('https://github.com/')}/blob/{BRANCH}/{path}"
+    return REPO.colab_url(book_page_path(slug).relative_to(ROOT).as_posix())
 
 
 def book_page(slug: str, dist: Path) -> nbformat.NotebookNode:

@@ -14,7 +14,6 @@ GUARD_DIR = Path(__file__).resolve().parent / "netguard"
 
 os.environ["CAUSAL_LESSONS_QUICK"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
-os.environ.setdefault("PYTHONWARNINGS", "ignore")
 _log = Path(tempfile.mkdtemp(prefix="causal-lessons-net-")) / "attempts.log"
 _log.touch()
 os.environ["CAUSAL_LESSONS_NETLOG"] = str(_log)
@@ -51,11 +50,3 @@ def root() -> Path:
     """The repository root."""
     return ROOT
 
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory) -> dict[str, Path]:
-    """Every exercise generated once per test run (otter assign), into a temporary folder."""
-    from exercise_tools import build
-
-    out = tmp_path_factory.mktemp("exercises")
-    return {slug: build.build(slug, out / slug) for slug in build.masters()}

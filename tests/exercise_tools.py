@@ -182,6 +182,16 @@ def master_questions(master: Path) -> dict[str, dict]:
                 match = re.match(r"([A-Za-z_]\w*)\s*(?::[^=]+)?=[^=]", line)
                 if match and "# SOLUTION" in line and match.group(1) not in current["answers"]:
                     current["answers"].append(match.group(1))
+            # A function the student writes (its body carries the solution) is an answer too.
+            for name in re.findall(r"^def ([A-Za-z_]\w*)\(", cell.source, re.M):
+                if name not in current["answers"]:
+                    current["answers"].append(name)
+    for q in questions.values():
+        # An intermediate name of the solution (a helper variable) is not an answer: the answers are the names the
+        # hidden tests read. With none read, all are kept, and the soundness check reports it.
+        hidden = set().union(*(_names(code)[0] for is_hidden, code in q["tests"] if is_hidden))
+        read = [a for a in q["answers"] if a in hidden]
+        q["answers"] = read or q["answers"]
     return questions
 
 

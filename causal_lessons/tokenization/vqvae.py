@@ -7,7 +7,8 @@ quantiser straight through: :math:`z_q = z + \operatorname{sg}(e_k - z)`; the lo
 encoder output, get no gradient and stay unused (half of 64 codes in an earlier version of the lab). Two standard
 remedies are used: the codebook starts from encoder outputs of the first batch (a random sample of them, so
 every code starts where the data are), and every ``restart_every`` steps each code that no encoder output chose
-since the last check is moved to a random encoder output of the current batch (a *dead-code restart*).
+since the last check is moved to a random encoder output of the current batch (a *dead-code restart*). Restarts
+stop after a share ``restart_until`` of the steps, so that the last codes moved have time to settle.
 """
 
 from __future__ import annotations
@@ -152,9 +153,10 @@ def vqvae_loss(model: VQVAE, batch: torch.Tensor) -> torch.Tensor:
 
 def train_vqvae(images: torch.Tensor, k: int = 64, steps: int = 500, batch_size: int = 64, lr: float = 2e-3,
                 seed: int = 0, device: torch.device | str = "cpu", progress: bool = True,
-                restart_every: int = 50) -> VQVAE:
+                restart_every: int = 10, restart_until: float = 0.8) -> VQVAE:
     """Train a :class:`VQVAE` on ``(N, 1, H, W)`` images (:func:`vqvae_loss`), with the codebook initialised from
-    encoder outputs and dead-code restarts every ``restart_every`` steps (module docstring).
+    encoder outputs and dead-code restarts every ``restart_every`` steps during the first ``restart_until`` share
+    of the steps (module docstring).
 
     ``images`` are moved to ``device`` once; batches are drawn there.
 
@@ -167,6 +169,8 @@ def train_vqvae(images: torch.Tensor, k: int = 64, steps: int = 500, batch_size:
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size")
     restart_every = check_positive_int(restart_every, "restart_every")
+    if isinstance(restart_until, bool) or not isinstance(restart_until, (int, float)) or not 0 <= restart_until <= 1:
+        raise ValueError(f"restart_until must be a share of the steps in [0, 1], got {restart_until!r}")
     images = _check_images(images, "images")
     torch.manual_seed(seed)
     model = VQVAE(k).to(device)
@@ -186,7 +190,7 @@ def train_vqvae(images: torch.Tensor, k: int = 64, steps: int = 500, batch_size:
         loss.backward()
         opt.step()
         used[idx.unique()] = True
-        if (step + 1) % restart_every == 0 and step + 1 < steps:
+        if (step + 1) % restart_every == 0 and step + 1 <= restart_until * steps:
             dead = torch.nonzero(~used).flatten()
             if len(dead):
                 model.quantizer.reset(dead, z.detach(), gen)

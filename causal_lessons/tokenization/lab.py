@@ -117,7 +117,8 @@ def job(at: str | None = None) -> runtime.Job:
         flops = max(runtime.count_flops(lambda: vqvae_loss(vq, images).backward()),
                     runtime.count_flops(lambda: gpt_loss(gpt, tokens).backward()))
     steps = s.vq_steps + len(SCANS) * len(s.seeds) * s.gpt_steps
-    name = f"VQ-VAE + {len(SCANS)} orders x {len(s.seeds)} seeds of a transformer"
+    seeds = f"{len(s.seeds)} seed" + "s" * (len(s.seeds) > 1)
+    name = f"VQ-VAE + {len(SCANS)} orders x {seeds} of a transformer"
     return runtime.Job(name, s.size, steps, flops)
 
 

@@ -14,16 +14,23 @@ Images are the photos bundled with scikit-learn and scikit-image (no download), 
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
 from .._checks import check_positive_int
+from .token_stats import unigram_entropy
 
 #: Photos used by the chapter: (package, loader name). Licences: scikit-learn's china and flower are CC BY 2.0;
 #: scikit-image's camera, coffee and chelsea are CC0, astronaut and rocket public domain.
 PHOTOS = (("sklearn", "china"), ("sklearn", "flower"), ("skimage", "camera"), ("skimage", "astronaut"),
           ("skimage", "coffee"), ("skimage", "chelsea"), ("skimage", "rocket"))
+
+
+#: The largest crop :func:`random_crops` can cut: the shorter side of the smallest photo after downsampling.
+MAX_CROP = 150
 
 
 def load_photos() -> list[np.ndarray]:
@@ -35,6 +42,11 @@ def load_photos() -> list[np.ndarray]:
     >>> len(photos), photos[2].shape
     (7, (256, 256))
     """
+    return [p.copy() for p in _photos()]
+
+
+@functools.lru_cache(maxsize=1)
+def _photos() -> tuple[np.ndarray, ...]:
     from skimage import color, data
     from sklearn.datasets import load_sample_images
 
@@ -49,11 +61,13 @@ def load_photos() -> list[np.ndarray]:
         img = color.rgb2gray(img / 255.0) if img.ndim == 3 else img / 255.0
         h, w = (img.shape[0] // 2) * 2, (img.shape[1] // 2) * 2
         out.append(img[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3)))
-    return out
+    return tuple(out)
 
 
 def random_crops(n: int, size: int = 32, seed: int = 0) -> np.ndarray:
     """``n`` random ``size x size`` crops from the bundled photos, ``(n, size, size)``.
+
+    ``size`` is at most :data:`MAX_CROP`, the shorter side of the smallest photo.
 
     Examples
     --------
@@ -62,7 +76,11 @@ def random_crops(n: int, size: int = 32, seed: int = 0) -> np.ndarray:
     """
     n = check_positive_int(n, "n")
     size = check_positive_int(size, "size", minimum=2)
-    photos = load_photos()
+    if size > MAX_CROP:
+        raise ValueError(f"size must be at most {MAX_CROP} (the shorter side of the smallest photo), got {size}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+    photos = _photos()
     rng = np.random.default_rng(seed)
     crops = np.empty((n, size, size))
     for i in range(n):
@@ -88,32 +106,89 @@ def word_tokens(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def words_to_ids(words: list[str]) -> tuple[np.ndarray, list[str]]:
+#: The token that stands for every word outside a capped vocabulary.
+UNK = "<unk>"
+
+
+def words_to_ids(words: Sequence[str], vocab_size: int | None = None) -> tuple[np.ndarray, list[str]]:
     """Integer ids by frequency rank (0 = most frequent; ties broken alphabetically) and the vocabulary.
+
+    With ``vocab_size``, the ``vocab_size - 1`` most frequent words keep their ids and every other word becomes
+    :data:`UNK`, id ``vocab_size - 1``: a capped vocabulary of exactly ``vocab_size`` types (if the text has
+    more).
 
     Examples
     --------
     >>> ids, vocab = words_to_ids(["b", "a", "b"])
     >>> ids.tolist(), vocab
     ([0, 1, 0], ['b', 'a'])
+    >>> words_to_ids(["b", "a", "b", "c", "c", "c"], vocab_size=2)[0].tolist()
+    [1, 1, 1, 0, 0, 0]
     """
-    if not words:
+    if isinstance(words, (str, bytes)) or not isinstance(words, (Sequence, np.ndarray)):
+        raise TypeError(f"words must be a list of str (e.g. from word_tokens), got {type(words).__name__}")
+    if len(words) == 0:
         raise ValueError("words must not be empty")
+    bad = next((w for w in words if not isinstance(w, str)), None)
+    if bad is not None:
+        raise TypeError(f"words must hold only str, got an element of type {type(bad).__name__}")
+    if vocab_size is not None:
+        vocab_size = check_positive_int(vocab_size, "vocab_size", minimum=2)
     counts: dict[str, int] = {}
     for w in words:
         counts[w] = counts.get(w, 0) + 1
     vocab = sorted(counts, key=lambda w: (-counts[w], w))
+    if vocab_size is not None and len(vocab) > vocab_size:
+        vocab = vocab[:vocab_size - 1] + [UNK]
     index = {w: i for i, w in enumerate(vocab)}
-    return np.array([index[w] for w in words], dtype=np.int64), vocab
+    unk = len(vocab) - 1
+    return np.array([index.get(w, unk) for w in words], dtype=np.int64), vocab
 
 
-def _check_images(images: np.ndarray, multiple: int = 1) -> np.ndarray:
-    arr = np.asarray(images, dtype=np.float64)
+def _check_images(images: np.ndarray, multiple: int = 1, name: str = "images") -> np.ndarray:
+    if isinstance(images, (str, bytes)):
+        raise TypeError(f"{name} must be an array (n, H, W) of grey levels, got {type(images).__name__}")
+    try:
+        arr = np.asarray(images, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array (n, H, W) of grey levels, got {type(images).__name__}") from exc
     if arr.ndim != 3 or arr.shape[0] == 0:
-        raise ValueError(f"images must have shape (n, H, W) with n >= 1, got {arr.shape}")
-    if arr.shape[1] % multiple or arr.shape[2] % multiple:
-        raise ValueError(f"image height and width must be multiples of {multiple}, got {arr.shape[1:]}")
+        raise ValueError(f"{name} must have shape (n, H, W) with n >= 1, got {arr.shape}")
+    if arr.shape[1] % multiple or arr.shape[2] % multiple or arr.shape[1] == 0 or arr.shape[2] == 0:
+        raise ValueError(f"{name}: height and width must be positive multiples of {multiple}, got {arr.shape[1:]}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must hold only finite grey levels (no NaN or inf)")
     return arr
+
+
+def _check_tokens(tokens: np.ndarray, k: int, length: int | None = None) -> np.ndarray:
+    if isinstance(tokens, (str, bytes)):
+        raise TypeError(f"tokens must be an integer array (n, T), got {type(tokens).__name__}")
+    arr = np.asarray(tokens)
+    want = f"(n, {length})" if length is not None else "(n, T)"
+    if arr.ndim != 2 or arr.size == 0 or (length is not None and arr.shape[1] != length):
+        raise ValueError(f"tokens must be a non-empty integer array {want}, got shape {arr.shape}")
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"tokens must be an integer array {want}, got dtype {arr.dtype}")
+    if arr.min() < 0 or arr.max() >= k:
+        raise ValueError(f"tokens must lie in [0, {k}), got values from {arr.min()} to {arr.max()}")
+    return arr
+
+
+def _check_prefix(n_tokens: int | None, length: int) -> int:
+    if n_tokens is None:
+        return length
+    if isinstance(n_tokens, bool) or not isinstance(n_tokens, (int, np.integer)):
+        raise TypeError(f"n_tokens must be an integer or None, got {type(n_tokens).__name__}")
+    if not 0 <= n_tokens <= length:
+        raise ValueError(f"n_tokens must lie in [0, {length}], got {n_tokens}")
+    return int(n_tokens)
+
+
+def _check_seed(seed: int) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+    return int(seed)
 
 
 class PatchTokenizer:
@@ -132,8 +207,10 @@ class PatchTokenizer:
     def __init__(self, k: int = 64, patch: int = 4, normalise: bool = False, seed: int = 0) -> None:
         self.k = check_positive_int(k, "k", minimum=2)
         self.patch = check_positive_int(patch, "patch")
+        if not isinstance(normalise, (bool, np.bool_)):
+            raise TypeError(f"normalise must be True or False, got {type(normalise).__name__}")
         self.normalise = bool(normalise)
-        self.seed = seed
+        self.seed = _check_seed(seed)
         self.centroids: np.ndarray | None = None
         self.fill: float = 0.0
 
@@ -147,13 +224,13 @@ class PatchTokenizer:
         return patches, (h // p, w // p)
 
     def fit(self, images: np.ndarray) -> "PatchTokenizer":
-        """Fit the codebook on every patch of ``images``."""
+        """Fit the codebook on every patch of ``images`` (mini-batch k-means, k-means++ initialisation)."""
         from sklearn.cluster import MiniBatchKMeans
 
         patches, _ = self._patches(images)
         flat = patches.reshape(-1, patches.shape[-1])
         if len(flat) < self.k:
-            raise ValueError(f"need at least k = {self.k} patches to fit, got {len(flat)}")
+            raise ValueError(f"images must hold at least k = {self.k} patches to fit, got {len(flat)}")
         km = MiniBatchKMeans(n_clusters=self.k, random_state=self.seed, n_init=3, batch_size=4096).fit(flat)
         self.centroids = km.cluster_centers_
         self.fill = float(np.mean(images))
@@ -167,27 +244,32 @@ class PatchTokenizer:
         d = (patches**2).sum(-1)[..., None] - 2 * patches @ self.centroids.T + (self.centroids**2).sum(-1)
         return d.argmin(-1)
 
-    def decode(self, tokens: np.ndarray, n_tokens: int | None = None, grid: tuple[int, int] | None = None) -> np.ndarray:
+    def decode(self, tokens: np.ndarray, n_tokens: int | None = None,
+               grid: tuple[int, int] | None = None) -> np.ndarray:
         """Images from tokens; with ``n_tokens``, only the first ``n_tokens`` patches (raster order) are drawn and
         the rest is the training images' mean grey: a partial image."""
         if self.centroids is None:
             raise ValueError("the tokenizer is not fitted: call fit(images) first")
         if self.normalise:
             raise ValueError("contrast-normalised tokens cannot be decoded: the patch means and scales are lost")
-        tokens = np.asarray(tokens)
-        if tokens.ndim != 2 or not np.issubdtype(tokens.dtype, np.integer):
-            raise ValueError(f"tokens must be an integer array (n, T), got {tokens.shape} {tokens.dtype}")
-        if tokens.min() < 0 or tokens.max() >= self.k:
-            raise ValueError(f"tokens must lie in [0, {self.k})")
+        tokens = _check_tokens(tokens, self.k)
         n, t = tokens.shape
-        gh, gw = grid if grid is not None else (int(round(np.sqrt(t))),) * 2
+        if grid is None:
+            side = int(round(np.sqrt(t)))
+            gh, gw = side, side
+        elif (isinstance(grid, (tuple, list)) and len(grid) == 2
+              and all(isinstance(g, (int, np.integer)) and not isinstance(g, bool) for g in grid)):
+            gh, gw = int(grid[0]), int(grid[1])
+        else:
+            raise TypeError(f"grid must be a pair (rows, columns) of integers, got {grid!r}")
         if gh * gw != t:
-            raise ValueError(f"{t} tokens do not fill a {gh} x {gw} grid; pass grid=(rows, columns)")
+            raise ValueError(f"grid: {t} tokens do not fill a {gh} x {gw} grid; pass grid=(rows, columns)")
+        limit = _check_prefix(n_tokens, t)
         p = self.patch
         patches = self.centroids[tokens]
-        if n_tokens is not None:
+        if limit < t:
             patches = patches.copy()
-            patches[:, n_tokens:] = self.fill
+            patches[:, limit:] = self.fill
         return patches.reshape(n, gh, gw, p, p).transpose(0, 1, 3, 2, 4).reshape(n, gh * p, gw * p)
 
 
@@ -199,6 +281,10 @@ def _cell_means(x: np.ndarray, s: int) -> np.ndarray:
 def _upsample(cells: np.ndarray, h: int, w: int) -> np.ndarray:
     s = cells.shape[-1]
     return np.repeat(np.repeat(cells, h // s, axis=1), w // s, axis=2)
+
+
+#: The most cell values a scale's codebook is fitted on (a random sample of them when there are more).
+FIT_SAMPLE = 50_000
 
 
 class CoarseToFineTokenizer:
@@ -216,10 +302,14 @@ class CoarseToFineTokenizer:
 
     def __init__(self, k: int = 64, scales: tuple[int, ...] = (1, 2, 4, 8, 16), seed: int = 0) -> None:
         self.k = check_positive_int(k, "k", minimum=2)
-        if not scales or any(s < 1 for s in scales) or list(scales) != sorted(set(scales)):
+        if isinstance(scales, (str, bytes)) or not isinstance(scales, (Sequence, np.ndarray)):
+            raise TypeError(f"scales must be a sequence of increasing positive integers, got {scales!r}")
+        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in scales):
+            raise TypeError(f"scales must be a sequence of increasing positive integers, got {scales!r}")
+        if len(scales) == 0 or any(s < 1 for s in scales) or list(scales) != sorted(set(scales)):
             raise ValueError(f"scales must be increasing positive integers, got {scales}")
         self.scales = tuple(int(s) for s in scales)
-        self.seed = seed
+        self.seed = _check_seed(seed)
         self.codebooks: list[np.ndarray] | None = None
         self.shape: tuple[int, int] = (0, 0)
 
@@ -228,29 +318,41 @@ class CoarseToFineTokenizer:
         """Tokens per image: the sum of ``s * s`` over the scales."""
         return sum(s * s for s in self.scales)
 
+    def _images(self, images: np.ndarray) -> np.ndarray:
+        arr = _check_images(images, max(self.scales))
+        if self.codebooks is not None and arr.shape[1:] != self.shape:
+            raise ValueError(f"images must be {self.shape[0]} x {self.shape[1]} like the fitted ones, "
+                             f"got {arr.shape[1]} x {arr.shape[2]}")
+        return arr
+
     def fit(self, images: np.ndarray) -> "CoarseToFineTokenizer":
         """Fit each scale's codebook on the residuals left by the coarser scales."""
         from sklearn.cluster import KMeans
 
-        arr = _check_images(images, max(self.scales))
+        self.codebooks = None
+        arr = self._images(images)
         self.shape = arr.shape[1:]
         recon = np.zeros_like(arr)
-        self.codebooks = []
+        books = []
+        rng = np.random.default_rng(self.seed)
         for s in self.scales:
             cells = _cell_means(arr - recon, s).reshape(-1, 1)
             k = min(self.k, len(np.unique(cells)))
-            km = KMeans(n_clusters=k, random_state=self.seed, n_init=1).fit(cells)
+            # 1-D k-means settles on far fewer points than the finest scale has; a sample keeps the fit fast.
+            sample = cells if len(cells) <= FIT_SAMPLE else cells[rng.choice(len(cells), FIT_SAMPLE, replace=False)]
+            km = KMeans(n_clusters=k, random_state=self.seed, n_init=1).fit(sample)
             book = np.sort(km.cluster_centers_.ravel())
-            self.codebooks.append(book)
+            books.append(book)
             q = book[np.abs(cells - book[None, :]).argmin(1)].reshape(len(arr), s, s)
             recon = recon + _upsample(q, *arr.shape[1:])
+        self.codebooks = books
         return self
 
     def encode(self, images: np.ndarray) -> np.ndarray:
         """Tokens, coarse to fine: ``(n, length)``."""
         if self.codebooks is None:
             raise ValueError("the tokenizer is not fitted: call fit(images) first")
-        arr = _check_images(images, max(self.scales))
+        arr = self._images(images)
         recon = np.zeros_like(arr)
         out = []
         for s, book in zip(self.scales, self.codebooks):
@@ -265,12 +367,8 @@ class CoarseToFineTokenizer:
         yet coded add nothing."""
         if self.codebooks is None:
             raise ValueError("the tokenizer is not fitted: call fit(images) first")
-        tokens = np.asarray(tokens)
-        if tokens.ndim != 2 or tokens.shape[1] != self.length or not np.issubdtype(tokens.dtype, np.integer):
-            raise ValueError(f"tokens must be an integer array (n, {self.length}), got {tokens.shape} {tokens.dtype}")
-        if tokens.min() < 0 or tokens.max() >= self.k:
-            raise ValueError(f"tokens must lie in [0, {self.k})")
-        limit = self.length if n_tokens is None else int(n_tokens)
+        tokens = _check_tokens(tokens, self.k, self.length)
+        limit = _check_prefix(n_tokens, self.length)
         recon = np.zeros((len(tokens), *self.shape))
         start = 0
         for s, book in zip(self.scales, self.codebooks):
@@ -282,9 +380,34 @@ class CoarseToFineTokenizer:
         return recon
 
 
+def codebook_usage(tokens: np.ndarray, k: int) -> dict[str, float]:
+    r"""How much of a codebook of ``k`` entries the ``tokens`` use: the number of codes used at least once, and
+    the code perplexity :math:`2^{H}` (``H`` the unigram entropy in bits): ``k`` when every code is equally
+    frequent, 1 when one code takes everything.
+
+    Examples
+    --------
+    >>> codebook_usage(np.array([[0, 1], [1, 1]]), k=4)
+    {'used': 2, 'perplexity': 1.7548}
+    """
+    k = check_positive_int(k, "k", minimum=1)
+    arr = np.asarray(tokens) if not isinstance(tokens, (str, bytes)) else None
+    if arr is None or arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError("tokens must be an integer array of codebook indices")
+    if arr.size == 0:
+        raise ValueError("tokens must not be empty")
+    flat = arr.ravel()
+    if flat.min() < 0 or flat.max() >= k:
+        raise ValueError(f"tokens must lie in [0, {k}), got values from {flat.min()} to {flat.max()}")
+    return {"used": int(len(np.unique(flat))), "perplexity": round(float(2 ** unigram_entropy(flat)), 4)}
+
+
 def prefix_errors(tokenizer: PatchTokenizer | CoarseToFineTokenizer, images: np.ndarray,
-                  lengths: list[int]) -> np.ndarray:
+                  lengths: Sequence[int]) -> np.ndarray:
     """Mean squared error of the decoded prefix of each length, averaged over ``images``.
+
+    A raster prefix of ``n`` tokens draws the first ``n`` patches and leaves the rest at the mean grey; a
+    coarse-to-fine prefix decodes the whole image from its first ``n`` tokens.
 
     Examples
     --------
@@ -294,16 +417,27 @@ def prefix_errors(tokenizer: PatchTokenizer | CoarseToFineTokenizer, images: np.
     >>> bool(errors[0] > errors[1] > errors[2])
     True
     """
+    if not isinstance(tokenizer, (PatchTokenizer, CoarseToFineTokenizer)):
+        raise TypeError(f"tokenizer must be a PatchTokenizer or a CoarseToFineTokenizer, "
+                        f"got {type(tokenizer).__name__}")
+    if isinstance(lengths, (str, bytes)) or not isinstance(lengths, (Sequence, np.ndarray)):
+        raise TypeError(f"lengths must be a list of prefix lengths (integers), got {type(lengths).__name__}; "
+                        "for one length write [5]")
+    if len(lengths) == 0:
+        raise ValueError("lengths must hold at least one prefix length")
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in lengths):
+        raise TypeError(f"lengths must hold integers, got {list(lengths)!r:.80}")
     arr = _check_images(images)
     tokens = tokenizer.encode(arr)
+    bad = [int(n) for n in lengths if not 0 <= n <= tokens.shape[1]]
+    if bad:
+        raise ValueError(f"lengths must lie in [0, {tokens.shape[1]}] (tokens per image), got {bad}")
     out = []
     for n in lengths:
-        if not 0 <= n <= tokens.shape[1]:
-            raise ValueError(f"lengths must lie in [0, {tokens.shape[1]}], got {n}")
         if isinstance(tokenizer, CoarseToFineTokenizer):
-            recon = tokenizer.decode(tokens, n_tokens=n)
+            recon = tokenizer.decode(tokens, n_tokens=int(n))
         else:
-            recon = tokenizer.decode(tokens, n_tokens=n, grid=(arr.shape[1] // tokenizer.patch,
-                                                               arr.shape[2] // tokenizer.patch))
+            recon = tokenizer.decode(tokens, n_tokens=int(n), grid=(arr.shape[1] // tokenizer.patch,
+                                                                    arr.shape[2] // tokenizer.patch))
         out.append(float(((recon - arr) ** 2).mean()))
     return np.array(out)

@@ -1,0 +1,70 @@
+"""Chapter 6's measurements and claim rows: attribution, proxies named, verdicts from intervals, the jackknife."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from causal_lessons.claims import FAILS, HOLDS, INCONCLUSIVE, Interval
+from causal_lessons.tokenization.claims import DDT_RATIO, SIZES, claims, ddt_wording, jackknife, measure
+
+
+@pytest.fixture(scope="module")
+def results():
+    return measure(n_fit=400)
+
+
+def test_rows_are_the_papers_claims_and_name_the_proxy(results):
+    rows = claims(results)
+    assert len(rows) == 3
+    zipf, chan, ddt = rows
+    assert "Zipf 1949" in zipf.claim and "Chan et al. 2024" in chan.claim and "DDT, Pan et al. 2025" in ddt.claim
+    assert all("talk" not in row.claim for row in rows)  # these are the papers' questions, not the talk's
+    assert "toy proxy" in ddt.measured and ddt_wording(ddt.verdict) in ddt.measured
+    assert not any("prefix" in row.claim for row in rows)  # prefix decodability is by construction: in the text
+
+
+def test_verdicts_follow_the_intervals(results):
+    zipf, chan, ddt = claims(results)
+    assert zipf.verdict == HOLDS and chan.verdict == "holds in part" and ddt.verdict == FAILS
+    for v in SIZES:
+        assert results.comparisons[v].ratio.low > DDT_RATIO  # patch tokens lose more to shuffling than words do
+        assert results.comparisons[v].entropy_gain.low > 0
+
+
+def test_equal_vocabularies_and_equal_data(results):
+    for v, c in results.comparisons.items():
+        assert c.vocab == v
+        assert len(c.words.lengths) == len(c.patches.lengths)  # equally many test sequences
+        assert c.words.lengths.sum() == c.patches.lengths.sum()  # of equal length
+    assert results.n_sequences == 417 and all(s.used == s.k for s in results.patches.values())
+
+
+def test_intervals_contain_their_estimates(results):
+    intervals = [*results.word_slopes.values(), *results.patch_slopes.values(), results.normalised_ci,
+                 results.c2f_ci]
+    for c in results.comparisons.values():
+        intervals += [c.entropy_words, c.entropy_patches, c.entropy_gain, c.gap_words, c.gap_patches, c.ratio]
+    for ci in intervals:
+        assert ci.low < ci.value < ci.high
+
+
+def test_prefix_curves(results):
+    assert len(results.raster_errors) == len(results.c2f_errors) == len(results.prefixes)
+    assert results.c2f_errors[0] < results.raster_errors[0]  # one token: a mean grey against one patch
+    assert np.all(np.diff(results.c2f_errors) < 0)
+
+
+def test_ddt_wording():
+    assert ddt_wording(HOLDS) == "reproduced in this toy proxy"
+    assert ddt_wording(FAILS) == "not reproduced in this toy proxy"
+    assert ddt_wording(INCONCLUSIVE) == "inconclusive in this toy proxy"
+
+
+def test_jackknife_of_a_mean_is_the_standard_error():
+    """For the mean, the jackknife standard error equals s / sqrt(n) exactly."""
+    x = np.random.default_rng(3).normal(2.0, 1.5, size=200)
+    ci = jackknife(lambda idx: float(x[idx].mean()), len(x), "draws")
+    se = x.std(ddof=1) / np.sqrt(len(x))
+    assert isinstance(ci, Interval) and ci.value == pytest.approx(x.mean())
+    assert (ci.high - ci.low) / 2 == pytest.approx(1.959964 * se, rel=1e-5)

@@ -113,9 +113,13 @@ def confounding_grid(confoundings: tuple[float, ...] = (0.0, 1.0, 4.0),
 
     for name, values in (("confoundings", confoundings), ("effects", effects)):
         if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or not len(values):
-            raise ValueError(f"{name} must be a non-empty sequence of numbers, got {values!r}")
+            raise TypeError(f"{name} must be a non-empty sequence of numbers, got {values!r}")
         for v in values:
-            _check(v if name == "confoundings" else 0.0, v if name == "effects" else 0.0, 5)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                    or not np.isfinite(v):
+                raise ValueError(f"{name} must hold finite numbers, got {v!r}")
+            if name == "confoundings" and v < 0:
+                raise ValueError(f"confoundings must be >= 0, got {v}")
     _check(0.0, 0.0, n)
     fig, axes = plt.subplots(len(effects), len(confoundings), squeeze=False,
                              figsize=(min(7.0, 2.3 * len(confoundings)), 2.3 * len(effects) + 0.8))

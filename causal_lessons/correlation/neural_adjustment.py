@@ -217,8 +217,9 @@ def adjusted_probability(model: OutcomeMLP, x_value: float, z: torch.Tensor) -> 
     x_value = _real(x_value, "x_value")
     z = _finite_tensor(z, "z")
     z2 = z.reshape(len(z), -1) if z.ndim == 1 else z
-    if z2.ndim != 2:
-        raise ValueError(f"z must have shape (n,) or (n, k), got {tuple(z.shape)}")
+    expected = model.net[0].in_features - 1 if isinstance(model, OutcomeMLP) else z2.shape[-1]
+    if z2.ndim != 2 or z2.shape[1] != expected:
+        raise ValueError(f"z must have shape (n,) or (n, {expected}) for this model, got {tuple(z.shape)}")
     x_col = torch.full((len(z2), 1), x_value, device=z2.device)
     return float(torch.sigmoid(model(torch.cat([x_col, z2.float()], dim=1))).mean())
 

@@ -61,6 +61,11 @@ class Mechanism:
         Called as ``fn(**parent_values, noise=u)``; its parameters must be exactly the parents and ``noise``.
     noise_std
         Standard deviation of the Gaussian noise ``u``.
+
+    Examples
+    --------
+    >>> Mechanism(("G",), lambda G, noise: 2 * G + noise, noise_std=0.5).parents
+    ('G',)
     """
 
     parents: tuple[str, ...]
@@ -68,9 +73,12 @@ class Mechanism:
     noise_std: float = 1.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.parents, (str, bytes)) or not all(isinstance(p, str) for p in self.parents):
+            raise TypeError(f"parents must be a sequence of variable names, got {self.parents!r}")
         object.__setattr__(self, "parents", tuple(self.parents))
         if not callable(self.fn):
             raise TypeError(f"fn must be callable, got {type(self.fn).__name__}")
+        object.__setattr__(self, "noise_std", _real(self.noise_std, "noise_std"))
         if self.noise_std < 0:
             raise ValueError(f"noise_std must be >= 0, got {self.noise_std}")
 
@@ -83,7 +91,7 @@ def constant(value: float) -> Mechanism:
     >>> constant(2.0).parents
     ()
     """
-    value = float(value)
+    value = _real(value, "value")
 
     def fn(noise: Array) -> Array:
         return noise * 0 + value
@@ -174,7 +182,10 @@ class SCM:
             raise ValueError(f"do() got unknown variables {unknown}; the model's variables are {list(self.order)}")
         new = dict(self.mechanisms)
         for var, value in interventions.items():
-            new[var] = constant(value)
+            try:
+                new[var] = constant(value)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"do({var}=...): {exc}") from None
         return SCM(new)
 
     def _sample(self, n: int, noise: Callable[[float], Array]) -> dict[str, Array]:

@@ -19,6 +19,7 @@ The rows and their rules:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,7 +135,7 @@ def _edges(skeleton: set[frozenset[str]]) -> str:
     return ", ".join(sorted(" - ".join(sorted(e, key="GCN".index)) for e in skeleton)) or "none"
 
 
-def _coco(seed: int = 0) -> tuple[pd.DataFrame, dict[str, Interval]]:
+def _coco(size: str, seed: int = 0) -> tuple[pd.DataFrame, dict[str, Interval]]:
     """Keyboard/mouse by desk-proxy stratum and the risk differences with bootstrap intervals over images."""
     coco = load_coco_labels("train2017")
     col = {name: coco.labels[:, coco.names.index(name)].astype(np.int64) for name in
@@ -163,7 +164,7 @@ def _coco(seed: int = 0) -> tuple[pd.DataFrame, dict[str, Interval]]:
                       "P(mouse | keyboard)": c[1, 1] / c[1].sum(), "P(mouse | no keyboard)": c[0, 1] / c[0].sum()})
     table = pd.DataFrame(table)
     table["difference"] = table["P(mouse | keyboard)"] - table["P(mouse | no keyboard)"]
-    resamples = runtime.pick(500, 2_000)
+    resamples = runtime.pick(500, 2_000, at=size)
     rd_ci = {
         "crude": bootstrap(lambda i: rd(counts(i))[0], coco.n_images, resamples, seed),
         "adjusted": bootstrap(lambda i: rd(counts(i))[1], coco.n_images, resamples, seed),
@@ -179,8 +180,10 @@ def measure() -> CorrelationResults:
 
     The real data: Pearson's r, the partial correlations given each GDP column (bootstrap over countries with
     10,000 resamples, and Fisher's z), the naive and adjusted slopes, DoWhy's four steps with its refuters, PC
-    on the 23 countries and the tests that decide its edges. Simulations: PC's power on forks of 23 to 1,000
+    on the 23 countries and the tests that decide its edges. Simulations: PC's power on forks of 23 to 200
     samples, and worlds of 23 countries with no causal effect. COCO: keyboard and mouse by desk-proxy stratum.
+    Within one process the results are computed once per size (the page, the appendix and the doctests ask
+    for them several times); across processes :func:`~causal_lessons.claims.cached` stores them.
 
     Examples
     --------
@@ -188,6 +191,11 @@ def measure() -> CorrelationResults:
     >>> round(res.r.r, 3), res.n
     (0.791, 23)
     """
+    return _measure(runtime.size())
+
+
+@functools.lru_cache(maxsize=None)
+def _measure(size: str) -> CorrelationResults:
     df = load_chocolate_nobel()
     r = pearson(df[CHOCOLATE], df[NOBEL])
     gdp_r, partial, fisher, slopes, pc_real = {}, {}, {}, [], []
@@ -200,7 +208,7 @@ def measure() -> CorrelationResults:
         fisher[gdp] = partial_pearson(df, CHOCOLATE, NOBEL, [gdp])
         steps = four_steps(df, CHOCOLATE, NOBEL, [gdp], refuters=() if i else
                            ("placebo_treatment_refuter", "random_common_cause", "data_subset_refuter"),
-                           num_simulations=runtime.pick(50, 500), seed=0)
+                           num_simulations=runtime.pick(50, 500, at=size), seed=0)
         if not i:
             refutations = steps.refutations
         slopes.append({"GDP column": GDP_COLUMNS[gdp], "backdoor set found by DoWhy": ", ".join(steps.backdoor_set),
@@ -223,7 +231,7 @@ def measure() -> CorrelationResults:
     r_gc, r_gn = gdp_r[next(iter(GDP_COLUMNS))]
     worlds = {"fork with the real GDP correlations": LinearTriangle.fork(r_gc, r_gn),
               "fork strong enough for r = 0.791": LinearTriangle.fork(np.sqrt(0.791), np.sqrt(0.791))}
-    data_sets = runtime.seeds(100, 400)
+    data_sets = runtime.seeds(100, 400, at=size)
     power = []
     for name, world in worlds.items():
         for n in PC_SIZES:
@@ -232,14 +240,14 @@ def measure() -> CorrelationResults:
                           "triangle found": sum(run == SKELETON for run in runs),
                           "C - N kept": sum(frozenset({"C", "N"}) in run for run in runs)})
 
-    null_worlds = runtime.pick(2_000, 100_000)
+    null_worlds = runtime.pick(2_000, 100_000, at=size)
     sims = worlds["fork strong enough for r = 0.791"].scm().sample(r.n * null_worlds, seed=3)
     cs = sims["C"].to_numpy().reshape(null_worlds, r.n)
     ns = sims["N"].to_numpy().reshape(null_worlds, r.n)
     cs, ns = cs - cs.mean(1, keepdims=True), ns - ns.mean(1, keepdims=True)
     null_r = (cs * ns).sum(1) / np.sqrt((cs**2).sum(1) * (ns**2).sum(1))
 
-    coco, coco_rd = _coco()
+    coco, coco_rd = _coco(size)
     return CorrelationResults(r=r, gdp_r=gdp_r, slopes=pd.DataFrame(slopes), partial=partial, partial_fisher=fisher,
                               refutations=refutations, pc_tests=pd.DataFrame(tests), pc_real=pd.DataFrame(pc_real),
                               pc_power=pd.DataFrame(power), null_r=null_r, coco=coco, coco_rd=coco_rd)

@@ -7,6 +7,7 @@ same results and the tests can check them.
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,7 +55,12 @@ def four_steps(
     >>> res.backdoor_set == ("G",), round(res.estimate, 1)
     (True, 0.3)
     """
+    hook = sys.displayhook
     from dowhy import CausalModel
+
+    # Importing DoWhy runs sympy's init_printing, which replaces the interpreter's display hook (a session
+    # would then print 'text' as text): put it back.
+    sys.displayhook = hook
 
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")

@@ -34,13 +34,15 @@ def main() -> None:
     }
     print(f"{'data':<24}{'package (ms)':>14}{'DoWhy (ms)':>12}{'DoWhy / package':>18}{'|difference|':>15}")
     for name, data in cases.items():
-        model = CausalModel(data=data, treatment="C", outcome="N", graph=nx.DiGraph([("G", "C"), ("G", "N"), ("C", "N")]))
+        graph = nx.DiGraph([("G", "C"), ("G", "N"), ("C", "N")])
+        model = CausalModel(data=data, treatment="C", outcome="N", graph=graph)
         estimand = model.identify_effect(proceed_when_unidentifiable=True)
         ours = adjusted_effect(data, "C", "N", ["G"])
         theirs = model.estimate_effect(estimand, method_name="backdoor.linear_regression").value
         t_ours = best_of(lambda: adjusted_effect(data, "C", "N", ["G"]), 20)
         t_theirs = best_of(lambda: model.estimate_effect(estimand, method_name="backdoor.linear_regression"), 5)
-        print(f"{name:<24}{t_ours * 1e3:>14.2f}{t_theirs * 1e3:>12.2f}{t_theirs / t_ours:>18.1f}{abs(ours - theirs):>15.1e}")
+        print(f"{name:<24}{t_ours * 1e3:>14.2f}{t_theirs * 1e3:>12.2f}{t_theirs / t_ours:>18.1f}"
+              f"{abs(ours - theirs):>15.1e}")
 
 
 if __name__ == "__main__":

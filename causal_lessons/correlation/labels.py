@@ -2,9 +2,9 @@
 
 A greedy placer: points are labelled from the most crowded to the least; each label tries offsets around its
 point, nearest first, and takes the first one whose box is free (measured by matplotlib's renderer, in display
-units) and less than half as far from its own point as from any other, so no label reads as another point's. A label with
-no such place is left out and reported, so a caption can say how many points are labelled.
-No extra dependency (such as adjustText) is needed.
+units) and less than half as far from its own point as from any other, so no label reads as another point's.
+A label with no such place is left out and reported, so a caption can say which points are unlabelled. No
+extra dependency (such as adjustText) is needed.
 """
 
 from __future__ import annotations

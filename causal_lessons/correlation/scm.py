@@ -13,18 +13,28 @@ provided its mechanisms use operations that both understand (``+``, ``*``, ``**`
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
 import pandas as pd
-import torch
 
 from .._checks import check_positive_int
 
+if TYPE_CHECKING:
+    import torch
+
 Array = Any  # numpy.ndarray or torch.Tensor
+
+
+def _is_tensor(x: Any) -> bool:
+    """Whether ``x`` is a torch tensor, without importing torch: torch is imported only when tensors are used
+    (``sample_torch``), so the numpy side (exercises, the page) starts a second faster."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
 
 
 def tanh(x: Array) -> Array:
@@ -32,10 +42,11 @@ def tanh(x: Array) -> Array:
 
     Examples
     --------
+    >>> import torch
     >>> float(tanh(np.array(0.0))), float(tanh(torch.tensor(0.0)))
     (0.0, 0.0)
     """
-    return torch.tanh(x) if isinstance(x, torch.Tensor) else np.tanh(x)
+    return x.tanh() if _is_tensor(x) else np.tanh(x)
 
 
 def sigmoid(x: Array) -> Array:
@@ -46,7 +57,7 @@ def sigmoid(x: Array) -> Array:
     >>> float(sigmoid(np.array(0.0)))
     0.5
     """
-    return torch.sigmoid(x) if isinstance(x, torch.Tensor) else 1.0 / (1.0 + np.exp(-x))
+    return x.sigmoid() if _is_tensor(x) else 1.0 / (1.0 + np.exp(-x))
 
 
 @dataclass(frozen=True)
@@ -212,7 +223,7 @@ class SCM:
 
     def sample_torch(
         self, n: int, seed: int | None = None, device: torch.device | str | None = None,
-        dtype: torch.dtype = torch.float32,
+        dtype: torch.dtype | None = None,
     ) -> dict[str, torch.Tensor]:
         """Draw ``n`` joint samples as torch tensors on ``device`` (for millions of samples on a GPU).
 
@@ -224,6 +235,9 @@ class SCM:
         torch.Size([3])
         """
         n = check_positive_int(n, "n")
+        import torch
+
+        dtype = torch.float32 if dtype is None else dtype
         gen = torch.Generator(device=device or "cpu")
         if seed is not None:
             gen.manual_seed(int(seed))

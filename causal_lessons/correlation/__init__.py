@@ -6,6 +6,7 @@ surgery (:mod:`~causal_lessons.correlation.scm`), correlation with its interval 
 adjustment set (:mod:`~causal_lessons.correlation.estimation`), DoWhy's four steps
 (:mod:`~causal_lessons.correlation.dowhy_steps`), causal discovery with the PC algorithm
 (:mod:`~causal_lessons.correlation.discovery`), backdoor adjustment with a neural outcome model for the lab
-(:mod:`~causal_lessons.correlation.neural_adjustment`) and an explorer of confounding strength
-(:mod:`~causal_lessons.correlation.explorers`). Its claim rows: :mod:`~causal_lessons.correlation.claims`.
+(:mod:`~causal_lessons.correlation.neural_adjustment`, configured by :mod:`~causal_lessons.correlation.lab`), an
+explorer of confounding strength (:mod:`~causal_lessons.correlation.explorers`) and scatter labels that never
+collide (:mod:`~causal_lessons.correlation.labels`). Its claim rows: :mod:`~causal_lessons.correlation.claims`.
 """

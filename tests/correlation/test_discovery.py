@@ -31,8 +31,22 @@ def test_weak_links_at_n_23_are_often_missed():
     (lambda: pc_skeleton(pd.DataFrame({"a": range(10), "b": range(10)}), alpha=2.0), ValueError, "alpha"),
     (lambda: pc_skeleton(pd.DataFrame({"a": range(10)}), columns=["z"]), ValueError, "not columns"),
     (lambda: pc_skeleton(pd.DataFrame({"a": range(3), "b": range(3)})), ValueError, "at least"),
-    (lambda: skeleton_recovery_rate(None, TRUTH, 10, seeds=[]), ValueError, "seeds"),
+    (lambda: skeleton_recovery_rate(LinearTriangle(1.0, 1.0, 0.0).scm().sample, TRUTH, 10, seeds=[]), ValueError,
+     "seeds must not be empty"),
+    (lambda: skeleton_recovery_rate(None, TRUTH, 10, seeds=[0]), TypeError, "sampler must be callable"),
+    (lambda: pc_skeleton(pd.DataFrame({"a": [1.0, float("nan"), 3, 4, 5], "b": range(5)})), ValueError, "finite"),
 ])
 def test_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_partial_pearson_p_value_is_the_test_pc_runs():
+    from causallearn.utils.cit import CIT
+
+    from causal_lessons.correlation.estimation import partial_pearson
+
+    data = LinearTriangle(a=0.6, b=0.5, beta=0.2).scm().sample(40, seed=3)
+    test = CIT(data[["C", "G", "N"]].to_numpy(), "fisherz")
+    assert partial_pearson(data, "C", "N", ["G"]).p_value == pytest.approx(test(0, 2, [1]), rel=1e-9)
+    assert partial_pearson(data, "C", "G", []).p_value == pytest.approx(test(0, 1, []), rel=1e-9)

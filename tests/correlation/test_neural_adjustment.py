@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from causal_lessons.correlation.neural_adjustment import (
-    adjusted_probability, binary_confounded_scm, fit_outcome_model, naive_probability,
+    adjusted_probability, binary_confounded_scm, fit_outcome_model, naive_probability, true_conditional,
+    true_interventional,
 )
 
 
@@ -33,10 +34,26 @@ def test_without_confounding_naive_is_right():
     (lambda: naive_probability(torch.zeros(3), torch.zeros(3), 1.0), ValueError, "never occurs"),
     (lambda: fit_outcome_model(torch.zeros(3), torch.zeros(4), torch.zeros(3)), ValueError, "z must have shape"),
     (lambda: fit_outcome_model(torch.zeros(3), torch.zeros(3), torch.full((3,), 0.5)), ValueError, "0/1"),
-    (lambda: fit_outcome_model([0.0], [0.0], [0.0]), TypeError, "torch tensors"),
-    (lambda: fit_outcome_model(torch.zeros(0), torch.zeros(0), torch.zeros(0)), ValueError, "non-empty"),
+    (lambda: fit_outcome_model([0.0], [0.0], [0.0]), TypeError, "x must be a torch tensor"),
+    (lambda: fit_outcome_model(torch.zeros(0), torch.zeros(0), torch.zeros(0)), ValueError, "x must not be empty"),
+    (lambda: fit_outcome_model(torch.zeros(3), torch.tensor([0.0, float("nan"), 1.0]), torch.zeros(3)), ValueError,
+     "z must hold only finite"),
     (lambda: fit_outcome_model(torch.zeros(3), torch.zeros(3), torch.zeros(3), steps=0), ValueError, "steps"),
 ])
 def test_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_exact_answers_match_large_simulations():
+    model = binary_confounded_scm(confounding=1.5)
+    n = 1_000_000
+    obs = model.sample_torch(n, seed=3)
+    for x in (0.0, 1.0):
+        sim = float(model.do(X=x).sample_torch(n, seed=4 + int(x))["Y"].mean())
+        assert abs(sim - true_interventional(x)) < 5 * 0.5 / n**0.5
+        share = float((obs["X"] == x).float().mean())
+        assert abs(naive_probability(obs["X"], obs["Y"], x) - true_conditional(x, 1.5)) < 5 * 0.5 / (n * share)**0.5
+    # confounding makes the naive effect larger than the true one
+    naive = true_conditional(1.0, 1.5) - true_conditional(0.0, 1.5)
+    assert naive > true_interventional(1.0) - true_interventional(0.0) + 0.2

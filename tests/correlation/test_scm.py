@@ -110,3 +110,29 @@ def test_errors_name_the_problem():
 
 def test_constant_mechanism():
     assert constant(3.0).fn(noise=np.zeros(2)).tolist() == [3.0, 3.0]
+
+
+def test_conditional_and_interventional_means_match_simulation():
+    world = LinearTriangle(a=0.9, b=1.3, beta=0.15, var_g=4.0, sigma_c=1.5, sigma_n=2.0, mean_g=30.0, c0=2.0,
+                           n0=-5.0)
+    model = world.scm()
+    do = model.do(C=25.0).sample(400_000, seed=0)["N"]
+    assert abs(do.mean() - world.interventional_mean(25.0)) < 5 * do.std() / np.sqrt(len(do))
+    obs = model.sample(2_000_000, seed=1)
+    near = obs.loc[(obs["C"] - 25.0).abs() < 0.05, "N"]
+    assert abs(near.mean() - world.conditional_mean(25.0)) < 5 * near.std() / np.sqrt(len(near)) + 0.01
+    assert world.interventional_mean(25.0) == pytest.approx(-5.0 + 1.3 * 30.0 + 0.15 * 25.0)
+    assert abs(obs["C"].mean() - world.mean_c) < 0.01 and abs(obs["N"].mean() - world.mean_n) < 0.01
+
+
+def test_fork_in_standard_units_has_the_product_correlation():
+    fork = LinearTriangle.fork(0.61, 0.6)
+    assert fork.correlation == pytest.approx(0.61 * 0.6) and fork.var_c == pytest.approx(1.0)
+    assert set(fork.scm().graph().edges) == {("G", "C"), ("G", "N")}
+
+
+def test_linear_triangle_rejects_bad_parameters():
+    with pytest.raises(TypeError, match="a must be a real number"):
+        LinearTriangle(a="1", b=1.0, beta=0.0)
+    with pytest.raises(ValueError, match="beta must be finite"):
+        LinearTriangle(a=1.0, b=1.0, beta=float("nan"))

@@ -72,14 +72,20 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
     """Give ``value`` to the book's prose under ``name`` (``{glue:text}`name``` in MyST); returns ``value``.
 
     Outside the book build (Colab, Jupyter without MyST-NB) nothing is glued and the value is returned as is.
+    A numpy scalar or 0-d tensor is glued as the Python number it holds, so that ``{glue:text}`name:.3f``` formats
+    it (MyST-NB formats the glued ``repr``, and ``np.float64(0.5)`` is not a number to it).
 
     Examples
     --------
     >>> glue("answer", 42)
     42
+    >>> import numpy as np; glue("share", np.float64(0.25))
+    0.25
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be an identifier-like string, got {name!r}")
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        value = value.item()
     try:
         from myst_nb import glue as myst_glue
     except ImportError:

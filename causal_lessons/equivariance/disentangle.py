@@ -176,9 +176,10 @@ def leakage(encoder: Callable[[torch.Tensor], torch.Tensor], blocks: dict[str, l
                          f"factor moved it), got {blocks}")
     states = all_states() if states is None else states
     base = encoder(render(states))
-    if not isinstance(base, torch.Tensor) or base.ndim != 2 or max(dims) >= base.shape[1] or min(dims) < 0:
-        raise ValueError(f"blocks must index the encoder's code dimensions (0 to {getattr(base, 'shape', [0, 0])[-1] - 1})"
-                         f", got {blocks}")
+    if not isinstance(base, torch.Tensor) or base.ndim != 2:
+        raise ValueError(f"encoder must return a (n, d) tensor of codes, got {getattr(base, 'shape', type(base))}")
+    if max(dims) >= base.shape[1] or min(dims) < 0:
+        raise ValueError(f"blocks must index the encoder's code dimensions (0 to {base.shape[1] - 1}), got {blocks}")
     out = {}
     for factor in FACTORS:
         moved = encoder(render([act(factor, s) for s in states]))

@@ -12,7 +12,8 @@ transformed features,
     \hat M_g = \arg\min_M \sum_{x \in \text{fit}} \sum_u
         \lVert \phi(g \cdot x)(u) - M\, [g \cdot \phi(x)](u) \rVert^2 + \lambda \lVert M \rVert^2,
 
-(:math:`g \cdot \phi(x)` moves the pixels of every map; :math:`\lambda \ge 0` is an optional ridge), and report the error that remains on *other* images,
+(:math:`g \cdot \phi(x)` moves the pixels of every map; :math:`\lambda \ge 0` is an optional ridge), and report
+the error that remains on *other* images,
 
 .. math:: e = \max_g \frac{\lVert \phi(g \cdot x) - \hat M_g [g \cdot \phi(x)] \rVert}{\lVert \phi(x) \rVert}.
 

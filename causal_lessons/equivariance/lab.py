@@ -6,6 +6,7 @@ one book build trains the networks once; these settings decide its size.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -83,6 +84,10 @@ def settings(at: str | None = None) -> Settings:
     )
 
 
+def _training_step(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> None:
+    F.cross_entropy(model(images), labels).backward()
+
+
 def job(at: str | None = None) -> runtime.Job:
     """How big the lab is: every model at every size and seed, and the FLOPs of one training step of the most
     expensive model (counted on the meta device: no computation).
@@ -95,12 +100,14 @@ def job(at: str | None = None) -> runtime.Job:
     """
     s = settings(at)  # checks at
     widths = matched_widths(s.parameters, s.depth)
-    flops = []
     with torch.device("meta"):
         images, labels = torch.zeros(s.batch_size, 1, s.side, s.side), torch.zeros(s.batch_size, dtype=torch.long)
-        for name in MODELS:
-            model = make_model(name, widths[name], s.depth)
-            flops.append(runtime.count_flops(lambda: F.cross_entropy(model(images), labels).backward()))
+        models = [make_model(name, widths[name], s.depth) for name in MODELS]
+        flops = [runtime.count_flops(functools.partial(_training_step, model, images, labels)) for model in models]
     runs = len(MODELS) * len(s.sizes) * len(s.seeds)
-    return runtime.Job(f"{len(MODELS)} models x {len(s.sizes)} sizes x {len(s.seeds)} seeds", runtime.size(at),
-                       runs * s.steps, max(flops))
+    name = f"{len(MODELS)} models x {_count(len(s.sizes), 'size')} x {_count(len(s.seeds), 'seed')}"
+    return runtime.Job(name, runtime.size(at), runs * s.steps, max(flops))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

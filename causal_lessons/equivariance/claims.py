@@ -71,8 +71,9 @@ class EquivarianceResults:
         reads as the other digit (``other``).
     models
         Seed 0's trained networks at the largest size, by model name.
-    test
-        Seed 0's test digits (indices into :func:`~causal_lessons.equivariance.rotated_digits.digit_images`).
+    val, test
+        The first seed's validation and test digits (indices into
+        :func:`~causal_lessons.equivariance.rotated_digits.digit_images` at ``settings.side``).
     """
 
     settings: Settings
@@ -83,6 +84,7 @@ class EquivarianceResults:
     features: pd.DataFrame
     upside_down: pd.DataFrame
     models: dict[str, nn.Module]
+    val: torch.Tensor
     test: torch.Tensor
 
 
@@ -142,9 +144,10 @@ def measure(config: Settings | None = None) -> EquivarianceResults:
                 upside_down.append({"seed": seed, "model": name,
                                     **upside_down_reading(net, images[test], labels[test])})
     first = s.seeds[0]
+    _, val, test = split(len(images), max(s.sizes), s.n_val, s.n_test, first)
     return EquivarianceResults(
         s, _exactness(), plain, strided, comparison.runs, pd.DataFrame(features), pd.DataFrame(upside_down),
-        {name: net for (k, name), net in comparison.models.items() if k == first}, comparison.test[first])
+        {name: net for (k, name), net in comparison.models.items() if k == first}, val, test)
 
 
 def _check_results(results: object) -> EquivarianceResults:
@@ -176,7 +179,7 @@ def differences(results: EquivarianceResults, column: str, a: str, b: str) -> li
     --------
     >>> runs = pd.DataFrame({"seed": [0, 0, 1, 1], "size": [9] * 4, "model": ["A", "B"] * 2,
     ...                      "acc": [0.9, 0.8, 0.7, 0.75]})
-    >>> res = EquivarianceResults(None, None, 0.0, None, runs, None, None, {}, None)
+    >>> res = EquivarianceResults(None, None, 0.0, None, runs, None, None, {}, None, None)
     >>> [round(d, 2) for d in differences(res, "acc", "A", "B")]
     [0.1, -0.05]
     """
@@ -196,7 +199,7 @@ def last_layer(results: EquivarianceResults, model: str, column: str = "fitted")
     Examples
     --------
     >>> feats = pd.DataFrame({"seed": [0, 0], "model": ["A", "A"], "layer": [1, 2], "fitted": [0.1, 0.3]})
-    >>> last_layer(EquivarianceResults(None, None, 0.0, None, None, feats, None, {}, None), "A")
+    >>> last_layer(EquivarianceResults(None, None, 0.0, None, None, feats, None, {}, None, None), "A")
     [0.3]
     """
     feats = _check_results(results).features

@@ -73,12 +73,51 @@ def channel_map(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, acti
         raise ValueError(f"g must be an element of the group {action.group.elements}, got {g!r}")
     with torch.no_grad():
         fx, fgx = f(x), f(action.act(g, x))
-    source, target = _rows(action.group.act(g, fx)), _rows(fgx)
+    return fit_map(action.group.act(g, fx), fgx, ridge)
+
+
+def fit_map(source: torch.Tensor, target: torch.Tensor, ridge: float = RIDGE) -> torch.Tensor:
+    r"""The least-squares :math:`M` with ``target[:, :, u] ≈ M source[:, :, u]`` over every image and pixel
+    :math:`u`, from feature maps already computed (``(N, K, H, W)`` or ``(N, C, |G|, H, W)``, read as ``K``
+    channels): what :func:`channel_map` solves once it has the maps.
+
+    Examples
+    --------
+    >>> a = torch.randn(10, 2, 3, 3)
+    >>> fit_map(a, a.flip(1)).round(decimals=6).abs().tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    """
+    source, target = check_tensor(source, "source"), check_tensor(target, "target")
+    if source.shape != target.shape or source.ndim < 4:
+        raise ValueError(f"source and target must be feature maps of one shape (N, K, H, W), got "
+                         f"{tuple(source.shape)} and {tuple(target.shape)}")
+    rows, goal = _rows(source), _rows(target)
     if ridge == 0:
-        return torch.linalg.lstsq(source, target, rcond=RCOND, driver="gelsd").solution.T
-    gram = source.T @ source
+        return torch.linalg.lstsq(rows, goal, rcond=RCOND, driver="gelsd").solution.T
+    gram = rows.T @ rows
     penalty = ridge * float(gram.diagonal().mean()) * torch.eye(len(gram), dtype=gram.dtype)
-    return torch.linalg.solve(gram + penalty, source.T @ target).T
+    return torch.linalg.solve(gram + penalty, rows.T @ goal).T
+
+
+def map_error(m: torch.Tensor, source: torch.Tensor, target: torch.Tensor) -> float:
+    r""":math:`\lVert \text{target} - M\, \text{source} \rVert`, summed over images, pixels and channels (the
+    numerator of :math:`e`).
+
+    Examples
+    --------
+    >>> a = torch.randn(4, 2, 3, 3)
+    >>> map_error(torch.eye(2, dtype=torch.float64), a, a)
+    0.0
+    """
+    source, target = check_tensor(source, "source"), check_tensor(target, "target")
+    if source.shape != target.shape or source.ndim < 4:
+        raise ValueError(f"source and target must be feature maps of one shape (N, K, H, W), got "
+                         f"{tuple(source.shape)} and {tuple(target.shape)}")
+    m = check_tensor(m, "m", 2, "(K, K)")
+    if m.shape != (_rows(source).shape[1],) * 2:
+        raise ValueError(f"m must be a ({_rows(source).shape[1]}, {_rows(source).shape[1]}) matrix for these maps, "
+                         f"got {tuple(m.shape)}")
+    return float((_rows(target) - _rows(source) @ m.double().T).norm())
 
 
 def fitted_equivariance_error(f: Callable[[torch.Tensor], torch.Tensor], x_fit: torch.Tensor,
@@ -115,6 +154,6 @@ def fitted_equivariance_error(f: Callable[[torch.Tensor], torch.Tensor], x_fit: 
     for g in action.group.elements:
         m = channel_map(f, x_fit, action, g)
         with torch.no_grad():
-            target = _rows(f(action.act(g, x_test)))
-        errors.append(float((target - _rows(action.group.act(g, fx)) @ m.T).norm()) / norm)
+            target = f(action.act(g, x_test))
+        errors.append(map_error(m, action.group.act(g, fx), target) / norm)
     return max(errors)

@@ -26,7 +26,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .._checks import check_positive_int
-from .fitted import fitted_equivariance_error
+from .fitted import fit_map, map_error
 from .group_conv import (
     C4_ON_IMAGES,
     Action,
@@ -35,7 +35,6 @@ from .group_conv import (
     InvariantCNN,
     PlainCNN,
     check_tensor,
-    equivariance_error,
     parameter_count,
     regular_action,
 )
@@ -429,14 +428,22 @@ def layer_errors(model: nn.Module, x_fit: torch.Tensor, x_test: torch.Tensor) ->
         act_in, act_out = Action(model.group, model.group.act, "the image"), regular_action(model.group)
     else:
         act_in = act_out = C4_ON_IMAGES
+    with torch.no_grad():
+        # Every layer's maps of every transformed input, computed once and shared by both measures.
+        fit = {g: model.features(act_in.act(g, x_fit)) for g in act_in.group.elements}
+        test = {g: model.features(act_in.act(g, x_test)) for g in act_in.group.elements}
+    e = act_in.group.identity
     rows = []
     for i in range(len(model.layers)):
-
-        def layer(t: torch.Tensor, i: int = i) -> torch.Tensor:
-            return model.features(t)[i]
-
-        rows.append({"layer": i + 1, "fixed": equivariance_error(layer, x_test, act_in, act_out),
-                     "fitted": fitted_equivariance_error(layer, x_fit, x_test, act_in)})
+        norm = float(test[e][i].double().norm())
+        if norm == 0:
+            raise ValueError(f"layer {i + 1} is zero on x_test: its relative error is undefined")
+        fixed, fitted = [], []
+        for g in act_in.group.elements:
+            fixed.append(float((test[g][i] - act_out.act(g, test[e][i])).double().norm()) / norm)
+            m = fit_map(act_in.group.act(g, fit[e][i]), fit[g][i])
+            fitted.append(map_error(m, act_in.group.act(g, test[e][i]), test[g][i]) / norm)
+        rows.append({"layer": i + 1, "fixed": max(fixed), "fitted": max(fitted)})
     return pd.DataFrame(rows)
 
 
@@ -460,6 +467,18 @@ def upside_down_reading(model: nn.Module, images: torch.Tensor, labels: torch.Te
     return {"n": int(chosen.sum()), "other": int((preds == 15 - labels[chosen]).sum())}
 
 
+def _check_runs(table: object, name: str) -> pd.DataFrame:
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"{name} must be a table from compare(...).runs, got {type(table).__name__}")
+    missing = {"size", "model", "upright test", "rotated test"} - set(table.columns)
+    if missing or len(table) == 0:
+        raise ValueError(f"{name} must be a non-empty table from compare; missing columns {sorted(missing)}")
+    numbers = table.select_dtypes("number")
+    if not {"size", "upright test", "rotated test"} <= set(numbers) or not np.isfinite(numbers.to_numpy(float)).all():
+        raise ValueError(f"{name} must hold finite numbers (seed, size, upright test, rotated test, ...)")
+    return table
+
+
 def mean_curves(results: pd.DataFrame) -> pd.DataFrame:
     """Accuracy averaged over seeds, one row per training-set size, one column per model and test set.
 
@@ -470,14 +489,7 @@ def mean_curves(results: pd.DataFrame) -> pd.DataFrame:
     >>> round(float(mean_curves(rows)["rotated test"].loc[10, "CNN"]), 2)
     0.3
     """
-    if not isinstance(results, pd.DataFrame):
-        raise TypeError(f"results must be a table from compare(...).runs, got {type(results).__name__}")
-    missing = {"size", "model", "upright test", "rotated test"} - set(results.columns)
-    if missing or len(results) == 0:
-        raise ValueError(f"results must be a non-empty table from compare; missing columns {sorted(missing)}")
-    numbers = results.select_dtypes("number")
-    if not {"size", "upright test", "rotated test"} <= set(numbers) or not np.isfinite(numbers.to_numpy(float)).all():
-        raise ValueError("results must hold finite numbers (seed, size, upright test, rotated test)")
+    _check_runs(results, "results")
     return results.groupby(["size", "model"])[["upright test", "rotated test"]].mean().unstack("model")
 
 
@@ -494,7 +506,7 @@ def summary(runs: pd.DataFrame, size: int | None = None) -> pd.DataFrame:
     >>> row["model"], int(row["seeds"]), round(float(row["rotated sd"]), 4)
     ('CNN', 2, 0.1414)
     """
-    mean_curves(runs)  # checks the table
+    _check_runs(runs, "runs")
     size = int(runs["size"].max()) if size is None else check_positive_int(size, "size")
     at = runs[runs["size"] == size]
     if at.empty:
@@ -506,3 +518,45 @@ def summary(runs: pd.DataFrame, size: int | None = None) -> pd.DataFrame:
         short = column.split()[0]
         out[f"{short} mean"], out[f"{short} sd"] = grouped[column].mean(), grouped[column].std(ddof=1)
     return out.rename(columns={"best_step": "best step"}).reset_index()
+
+
+def plus_minus(mean: float, sd: float) -> str:
+    """``mean ± sd`` to three decimals, or in scientific notation for rounding-level numbers (below 0.001), whose
+    size is what matters.
+
+    Examples
+    --------
+    >>> plus_minus(0.9567, 0.0081), plus_minus(3.2e-7, 1.1e-7)
+    ('0.957 ± 0.008', '3e-07 ± 1e-07')
+    """
+    for name, value in (("mean", mean), ("sd", sd)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if abs(mean) < 1e-3:
+        return f"{mean:.0e} ± {sd:.0e}"
+    return f"{mean:.3f} ± {sd:.3f}"
+
+
+def summary_text(runs: pd.DataFrame, size: int | None = None) -> pd.DataFrame:
+    """:func:`summary` for reading: parameters with thousands separators, the budget, and each score as
+    ``mean ± sd`` over seeds.
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"seed": [0, 1], "size": [10, 10], "model": ["CNN", "CNN"], "parameters": [5_066] * 2,
+    ...                      "steps": [9, 9], "best step": [9, 6], "upright test": [0.5, 0.7],
+    ...                      "rotated test": [0.2, 0.4], "agreement": [0.1, 0.1]})
+    >>> summary_text(runs).iloc[0].astype(str).tolist()
+    ['CNN', '5,066', '9', '8', '0.600 ± 0.141', '0.300 ± 0.141', '0.100 ± 0.000']
+    """
+    table = summary(runs, size)
+    return pd.DataFrame({
+        "model": table["model"],
+        "parameters": table["parameters"].map("{:,}".format),
+        "budget (steps)": table["steps"],
+        "best step": table["best step"].round().astype(int),
+        "upright": [plus_minus(m, s) for m, s in zip(table["upright mean"], table["upright sd"], strict=True)],
+        "rotated": [plus_minus(m, s) for m, s in zip(table["rotated mean"], table["rotated sd"], strict=True)],
+        "same class in 4 poses": [plus_minus(m, s) for m, s in zip(table["agreement mean"], table["agreement sd"],
+                                                                     strict=True)],
+    })

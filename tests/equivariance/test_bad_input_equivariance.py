@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from bad_input import Case, check_case, params
+from causal_lessons.claims import Interval
 from causal_lessons.equivariance import claims, disentangle, fitted, group_conv, groups, lab, rotated_digits
 from causal_lessons.equivariance.group_conv import C4_ON_IMAGES, C4_ON_LIFTED, D4
 
@@ -19,8 +20,9 @@ LABELS = torch.tensor([6, 9, 1, 2])
 TINY = rotated_digits.make_model("G-CNN (C4)", 2).eval()
 RUNS = pd.DataFrame({"seed": [0, 0], "size": [10, 10], "model": ["CNN", "G-CNN (C4)"],
                      "upright test": [0.9, 0.8], "rotated test": [0.3, 0.8]})
+RUNS_FULL = RUNS.assign(parameters=50, steps=9, **{"best step": 9, "agreement": 0.5})
 FEATURES = pd.DataFrame({"seed": [0], "model": ["CNN"], "layer": [1], "fixed": [1.0], "fitted": [0.5]})
-RESULTS = claims.EquivarianceResults(lab.settings("quick"), None, 0.0, None, RUNS, FEATURES, None, {}, None)
+RESULTS = claims.EquivarianceResults(lab.settings("quick"), None, 0.0, None, RUNS, FEATURES, None, {}, None, None)
 
 
 def lifting(cls, *args):
@@ -77,6 +79,10 @@ CASES = [
     Case(fitted.fitted_equivariance_error, {"f": group_conv.LiftingConvC4(1, 2), "x_fit": IMAGES, "x_test": IMAGES,
                                             "action": C4_ON_IMAGES}, ("f", "x_fit", "x_test", "action"),
          kinds=("nan", "inf", "empty", "shape", "type")),
+    Case(fitted.fit_map, {"source": torch.rand(3, 2, 4, 4), "target": torch.rand(3, 2, 4, 4)}, ("source", "target")),
+    # The matrix of a map may hold any numbers; only its type and the maps are checked.
+    Case(fitted.map_error, {"m": torch.eye(2, dtype=torch.float64), "source": torch.rand(3, 2, 4, 4),
+                            "target": torch.rand(3, 2, 4, 4)}, ("m", "source", "target")),
     Case(disentangle.act, {"factor": "colour", "state": (1, 2, 3), "steps": 1}, ("factor", "state", "steps")),
     Case(disentangle.render, {"states": [(0, 1, 2), (3, 2, 1)]}, ("states",)),
     Case(disentangle.disentangled_encoder, {"images": disentangle.render([(0, 1, 2)])}, ("images",)),
@@ -102,6 +108,9 @@ CASES = [
          ("model", "x_fit", "x_test")),
     Case(rotated_digits.upside_down_reading, {"model": TINY, "images": IMAGES, "labels": LABELS},
          ("model", "images", "labels")),
+    Case(rotated_digits.plus_minus, {"mean": 0.5, "sd": 0.1}, ("mean", "sd"), kinds=("nan", "inf", "type")),
+    Case(rotated_digits.summary, {"runs": RUNS_FULL}, ("runs",), kinds=("nan", "empty", "type")),
+    Case(rotated_digits.summary_text, {"runs": RUNS_FULL}, ("runs",), kinds=("nan", "empty", "type")),
     Case(rotated_digits.mean_curves, {"results": RUNS}, ("results",)),
     Case(lab.settings, {"at": "quick"}, ("at",), kinds=("type",)),
     Case(lab.job, {"at": "quick"}, ("at",), kinds=("type",)),
@@ -111,6 +120,9 @@ CASES = [
     Case(claims.last_layer, {"results": RESULTS, "model": "CNN", "column": "fitted"}, ("results", "model", "column"),
          kinds=("type",)),
     Case(claims.claims, {"results": RESULTS}, ("results",), kinds=("type",)),
+    Case(claims.seed_interval, {"values": [0.5, 0.6, 0.7]}, ("values",)),
+    Case(claims.difference_text, {"estimate": Interval(0.1, 0.0, 0.2), "a": "a", "b": "b", "what": "accuracy"},
+         ("estimate", "a", "b", "what"), kinds=("type",)),
 ]
 
 EXEMPT = {

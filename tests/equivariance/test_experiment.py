@@ -208,3 +208,19 @@ def test_summary_refuses_an_unknown_size():
                          "best step": [1], "upright test": [0.5], "rotated test": [0.2], "agreement": [0.1]})
     with pytest.raises(ValueError, match="size must be one of"):
         summary(runs, 20)
+
+
+def test_layer_errors_equal_the_one_layer_measures():
+    from causal_lessons.equivariance.group_conv import C4_ON_LIFTED, equivariance_error
+
+    x, _ = digit_images(9)
+    torch.manual_seed(2)
+    for name, act_out in (("CNN", C4_ON_IMAGES), ("G-CNN (C4)", C4_ON_LIFTED)):
+        net = make_model(name, 3).eval()
+        table = layer_errors(net, x[:50], x[50:80])
+        for i in range(len(net.layers)):
+            layer = lambda t, i=i: net.features(t)[i]  # noqa: E731
+            assert table["fixed"].iloc[i] == pytest.approx(equivariance_error(layer, x[50:80], C4_ON_IMAGES, act_out),
+                                                           rel=1e-5, abs=1e-9)
+            assert table["fitted"].iloc[i] == pytest.approx(
+                fitted_equivariance_error(layer, x[:50], x[50:80], C4_ON_IMAGES), rel=1e-5, abs=1e-9)

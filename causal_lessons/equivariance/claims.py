@@ -127,7 +127,7 @@ def measure(config: Settings | None = None) -> EquivarianceResults:
     comparison = compare(list(s.sizes), list(s.seeds), s.parameters, s.steps, side=s.side, depth=s.depth,
                          batch_size=s.batch_size, lr=s.lr, eval_every=s.eval_every, n_val=s.n_val,
                          n_test=s.n_test, device=device, workers=s.workers if device.type == "cpu" else 1,
-                         progress=False)
+                         progress=runtime.size() == "full")  # a bar for the long GPU run only
     images, labels = digit_images(s.side)
     width = matched_widths(s.parameters, s.depth)["CNN"]
     features, upside_down = [], []

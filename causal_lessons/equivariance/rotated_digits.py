@@ -522,19 +522,21 @@ def summary(runs: pd.DataFrame, size: int | None = None) -> pd.DataFrame:
 
 def plus_minus(mean: float, sd: float) -> str:
     """``mean ± sd`` to three decimals, or in scientific notation for rounding-level numbers (below 0.001), whose
-    size is what matters.
+    size is what matters. A NaN ``sd`` (one seed, at the smoke size) leaves the mean alone.
 
     Examples
     --------
-    >>> plus_minus(0.9567, 0.0081), plus_minus(3.2e-7, 1.1e-7)
-    ('0.957 ± 0.008', '3e-07 ± 1e-07')
+    >>> plus_minus(0.9567, 0.0081), plus_minus(3.2e-7, 1.1e-7), plus_minus(0.5, float("nan"))
+    ('0.957 ± 0.008', '3e-07 ± 1e-07', '0.500')
     """
     for name, value in (("mean", mean), ("sd", sd)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
-            raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if abs(mean) < 1e-3:
-        return f"{mean:.0e} ± {sd:.0e}"
-    return f"{mean:.3f} ± {sd:.3f}"
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not np.isfinite(mean) or np.isinf(sd):
+        raise ValueError(f"mean must be finite and sd finite or NaN (one seed), got {mean!r} and {sd!r}")
+    tiny = abs(mean) < 1e-3
+    text = f"{mean:.0e}" if tiny else f"{mean:.3f}"
+    return text if np.isnan(sd) else f"{text} ± {sd:.0e}" if tiny else f"{text} ± {sd:.3f}"
 
 
 def summary_text(runs: pd.DataFrame, size: int | None = None) -> pd.DataFrame:

@@ -224,3 +224,14 @@ def test_layer_errors_equal_the_one_layer_measures():
                                                            rel=1e-5, abs=1e-9)
             assert table["fitted"].iloc[i] == pytest.approx(
                 fitted_equivariance_error(layer, x[:50], x[50:80], C4_ON_IMAGES), rel=1e-5, abs=1e-9)
+
+
+def test_parallel_runs_give_the_same_results_as_sequential_ones():
+    from causal_lessons.equivariance.rotated_digits import compare
+
+    kwargs = dict(sizes=[30], seeds=[0, 1], parameters=800, steps=4, eval_every=2, n_val=20, n_test=30,
+                  progress=False)
+    one, two = compare(workers=1, **kwargs), compare(workers=2, **kwargs)
+    pd.testing.assert_frame_equal(one.runs, two.runs)
+    with pytest.raises(ValueError, match="workers"):
+        compare(workers=2, device="meta", **kwargs)

@@ -37,6 +37,19 @@ GLYPHS = torch.tensor([[[int(ch) for ch in row] for row in g] for g in _GLYPH_RO
 State = tuple[int, int, int]
 
 
+def _check_state(state: object, name: str = "state") -> State:
+    if isinstance(state, (str, bytes)) or not hasattr(state, "__len__") or len(state) != 3:
+        raise TypeError(f"{name} must be a (glyph, colour, rotation) triple of integers, got {state!r}")
+    out = []
+    for value, factor in zip(state, FACTORS):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must hold integers, got {value!r} for the {factor}")
+        if not 0 <= value < SIZES[factor]:
+            raise ValueError(f"{name} {tuple(state)} is outside the world (glyph < 4, colour < 3, rotation < 4)")
+        out.append(int(value))
+    return tuple(out)  # type: ignore[return-value]
+
+
 def all_states() -> list[State]:
     """Every world state ``(glyph, colour, rotation)``: 48 of them.
 
@@ -58,9 +71,11 @@ def act(factor: str, state: State, steps: int = 1) -> State:
     """
     if factor not in FACTORS:
         raise ValueError(f"factor must be one of {FACTORS}, got {factor!r}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"steps must be an integer, got {type(steps).__name__}")
     i = FACTORS.index(factor)
-    out = list(state)
-    out[i] = (out[i] + steps) % SIZES[factor]
+    out = list(_check_state(state))
+    out[i] = (out[i] + int(steps)) % SIZES[factor]
     return tuple(out)  # type: ignore[return-value]
 
 
@@ -72,12 +87,13 @@ def render(states: list[State]) -> torch.Tensor:
     >>> render([(0, 0, 0), (1, 2, 3)]).shape
     torch.Size([2, 3, 9, 9])
     """
+    if isinstance(states, (str, bytes)) or not isinstance(states, (list, tuple)):
+        raise TypeError(f"states must be a list of (glyph, colour, rotation) triples, got {type(states).__name__}")
     if not states:
         raise ValueError("states must not be empty")
     images = torch.zeros(len(states), 3, 9, 9)
-    for i, (g, c, r) in enumerate(states):
-        if not (0 <= g < 4 and 0 <= c < 3 and 0 <= r < 4):
-            raise ValueError(f"state {(g, c, r)} is outside the world (glyph < 4, colour < 3, rotation < 4)")
+    for i, state in enumerate(states):
+        g, c, r = _check_state(state, "states")
         mask = torch.rot90(GLYPHS[g], r)
         images[i, :, 1:8, 1:8] = mask[None] * PALETTE[c][:, None, None]
     return images
@@ -102,8 +118,12 @@ def disentangled_encoder(images: torch.Tensor) -> torch.Tensor:
     >>> bool(torch.allclose(z[0, :2], z[1, :2])), bool(torch.allclose(z[0, 2:4], z[1, 2:4]))
     (True, False)
     """
-    if images.ndim != 4 or images.shape[1:] != (3, 9, 9):
-        raise ValueError(f"images must have shape (n, 3, 9, 9), got {tuple(images.shape)}")
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"images must be a torch tensor of shape (n, 3, 9, 9), got {type(images).__name__}")
+    if images.ndim != 4 or images.shape[1:] != (3, 9, 9) or len(images) == 0:
+        raise ValueError(f"images must have shape (n, 3, 9, 9) with n >= 1, got {tuple(images.shape)}")
+    if not images.is_floating_point() or not bool(torch.isfinite(images).all()):
+        raise ValueError("images must hold finite floating-point pixel values (no NaN or inf)")
     masks = (images.amax(1) > 0).float()[:, 1:8, 1:8]
     templates = torch.stack([torch.rot90(GLYPHS[g], r) for g in range(4) for r in range(4)])
     scores = (masks[:, None] == templates[None]).float().mean(dim=(-2, -1))
@@ -123,7 +143,9 @@ def entangled_encoder(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     >>> entangled_encoder(render([(0, 0, 0)])).shape
     torch.Size([1, 6])
     """
-    gen = torch.Generator().manual_seed(seed)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
+    gen = torch.Generator().manual_seed(int(seed))
     q, _ = torch.linalg.qr(torch.randn(6, 6, generator=gen))
     return disentangled_encoder(images) @ q.T
 
@@ -132,15 +154,32 @@ def leakage(encoder: Callable[[torch.Tensor], torch.Tensor], blocks: dict[str, l
             states: list[State] | None = None) -> dict[str, float]:
     r"""Leakage :math:`\ell_k` of each subgroup (see the module docstring) and their mean under ``"mean"``.
 
+    ``blocks`` assigns each factor its own, disjoint, dimensions of the code; ``states`` are the world states
+    measured (default: all 48).
+
     Examples
     --------
     >>> round(leakage(disentangled_encoder)["mean"], 6)
     0.0
     """
+    if not callable(encoder):
+        raise TypeError(f"encoder must be a function of images, got {type(encoder).__name__}")
+    if not isinstance(blocks, dict):
+        raise TypeError(f"blocks must be a dict of factor -> list of dimensions, got {type(blocks).__name__}")
     if set(blocks) != set(FACTORS):
-        raise ValueError(f"blocks must assign dimensions to each of {FACTORS}, got {sorted(blocks)}")
-    states = states or all_states()
+        raise ValueError(f"blocks must assign dimensions to each of {FACTORS}, got {sorted(map(str, blocks))}")
+    dims = [d for f in FACTORS for d in blocks[f]]
+    if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims):
+        raise TypeError("blocks must list integer dimensions")
+    if len(set(dims)) != len(dims) or any(not blocks[f] for f in FACTORS):
+        raise ValueError(f"blocks must be non-empty and disjoint (a dimension in two blocks cannot tell which "
+                         f"factor moved it), got {blocks}")
+    states = all_states() if states is None else states
     base = encoder(render(states))
+    if not isinstance(base, torch.Tensor) or base.ndim != 2:
+        raise ValueError(f"encoder must return a (n, d) tensor of codes, got {getattr(base, 'shape', type(base))}")
+    if max(dims) >= base.shape[1] or min(dims) < 0:
+        raise ValueError(f"blocks must index the encoder's code dimensions (0 to {base.shape[1] - 1}), got {blocks}")
     out = {}
     for factor in FACTORS:
         moved = encoder(render([act(factor, s) for s in states]))

@@ -19,6 +19,8 @@ from typing import Protocol
 
 import torch
 
+from .._checks import check_positive_int
+
 
 class Group(Protocol):
     """What every group here provides."""
@@ -31,6 +33,32 @@ class Group(Protocol):
     def inverse(self, a: Hashable) -> Hashable: ...
 
     def act(self, g: Hashable, x: torch.Tensor) -> torch.Tensor: ...
+
+
+def _check_element(group: "Group", g: Hashable) -> Hashable:
+    try:
+        known = g in group.elements
+    except (TypeError, ValueError):
+        known = False
+    if not known:
+        raise ValueError(f"g must be an element of the group, one of {group.elements}, got {g!r}")
+    return g
+
+
+def check_group(group: object) -> "Group":
+    """``group`` if it is a group of this module (it has ``elements``, ``compose``, ``inverse``, ``act``), or a
+    ``TypeError``.
+
+    Examples
+    --------
+    >>> len(check_group(Dihedral()).elements)
+    8
+    """
+    elements = getattr(group, "elements", None)
+    if not isinstance(elements, tuple) or not elements or not all(
+            callable(getattr(group, m, None)) for m in ("compose", "inverse", "act")):
+        raise TypeError(f"group must be a group such as CyclicRotations() or Dihedral(), got {type(group).__name__}")
+    return group  # type: ignore[return-value]
 
 
 def _check_image(x: torch.Tensor, square: bool) -> None:
@@ -65,7 +93,7 @@ class CyclicRotations:
 
     def act(self, g: int, x: torch.Tensor) -> torch.Tensor:
         _check_image(x, square=True)
-        return torch.rot90(x, int(g), dims=(-2, -1))
+        return torch.rot90(x, int(_check_element(self, g)), dims=(-2, -1))
 
 
 class Dihedral:
@@ -94,7 +122,7 @@ class Dihedral:
 
     def act(self, g: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
         _check_image(x, square=True)
-        f, r = g
+        f, r = _check_element(self, g)
         y = torch.rot90(x, int(r), dims=(-2, -1))
         return torch.flip(y, dims=(-1,)) if f else y
 
@@ -112,9 +140,7 @@ class CyclicTranslations:
     """
 
     def __init__(self, height: int, width: int) -> None:
-        if height < 1 or width < 1:
-            raise ValueError(f"height and width must be positive, got {height} and {width}")
-        self.height, self.width = int(height), int(width)
+        self.height, self.width = check_positive_int(height, "height"), check_positive_int(width, "width")
         self.elements = tuple((dy, dx) for dy in range(self.height) for dx in range(self.width))
         self.identity = (0, 0)
 
@@ -128,6 +154,7 @@ class CyclicTranslations:
         _check_image(x, square=False)
         if x.shape[-2:] != (self.height, self.width):
             raise ValueError(f"x must end in ({self.height}, {self.width}), got shape {tuple(x.shape)}")
+        _check_element(self, g)
         return torch.roll(x, shifts=(int(g[0]), int(g[1])), dims=(-2, -1))
 
 
@@ -139,6 +166,7 @@ def cayley_table(group: Group) -> list[list[int]]:
     >>> cayley_table(CyclicRotations())[1]
     [1, 2, 3, 0]
     """
+    group = check_group(group)
     index = {g: i for i, g in enumerate(group.elements)}
     return [[index[group.compose(a, b)] for b in group.elements] for a in group.elements]
 
@@ -152,6 +180,7 @@ def regular_representation(group: Group) -> dict[Hashable, torch.Tensor]:
     >>> bool(torch.equal(rho[1] @ rho[3], rho[0])), rho[1][:, 0].tolist()
     (True, [0.0, 1.0, 0.0, 0.0])
     """
+    group = check_group(group)
     index = {g: i for i, g in enumerate(group.elements)}
     n = len(group.elements)
     rho = {}

@@ -1,12 +1,24 @@
-r"""Rotated digits: CNN, CNN with rotation augmentation and a :math:`C_4` G-CNN, trained on upright digits and
-tested on digits rotated by multiples of 90 degrees (the chapter 3 experiment and lab).
+r"""Rotated digits: a CNN, the same CNN trained with rotation augmentation, and :math:`C_4` and :math:`D_4`
+G-CNNs, at matched parameter counts and equal training budgets, trained on upright digits and tested on every
+rotation of held-out digits (the chapter 3 experiment and lab).
 
-Digits are scikit-learn's bundled 8x8 images (no download), upsampled to 16x16 and padded to 17x17: an odd size,
-so that rotations map the pixel grid onto itself about its centre pixel.
+Digits are scikit-learn's bundled 8x8 images (no download), padded or upsampled to an odd side, so that
+rotations map the pixel grid onto itself about its centre pixel.
+
+The protocol of :func:`compare`, the same for every model: per seed, a shuffle of the 1,797 digits into a
+training set of ``size`` digits, a validation set and a test set; Adam with a one-cycle learning rate for a
+fixed number of steps (the *budget*); the checkpoint with the lowest validation loss is kept (validation digits
+are drawn like the model's training digits: rotated for the augmented CNN, upright otherwise). Each model
+family's width is chosen so that its parameter count is the closest to a common target
+(:func:`matched_widths`).
 """
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -14,16 +26,54 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .._checks import check_positive_int
-from .group_conv import C4_ON_IMAGES, C4_ON_LIFTED, C4InvariantCNN, PlainCNN, equivariance_error
+from .fitted import fit_map, map_error
+from .group_conv import (
+    C4_ON_IMAGES,
+    Action,
+    C4InvariantCNN,
+    D4InvariantCNN,
+    InvariantCNN,
+    PlainCNN,
+    check_tensor,
+    parameter_count,
+    regular_action,
+)
 
-#: Side of the digit images (odd, so that rotations fix the centre pixel).
+#: Side of the digit images of :func:`load_digit_images` (odd, so that rotations fix the centre pixel).
 SIZE = 17
-#: The three models compared.
-MODELS = ("CNN", "CNN + rotation augmentation", "G-CNN (C4)")
+#: The models compared; the two CNNs share an architecture.
+MODELS = ("CNN", "CNN + rotation augmentation", "G-CNN (C4)", "G-CNN (D4)")
+_FAMILIES = {"CNN": PlainCNN, "CNN + rotation augmentation": PlainCNN, "G-CNN (C4)": C4InvariantCNN,
+             "G-CNN (D4)": D4InvariantCNN}
+
+
+def digit_images(side: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """All 1,797 digits as ``(N, 1, side, side)`` floats in [0, 1] and their labels ``(N,)``.
+
+    The 8x8 originals are upsampled (bilinear) to ``side - 1`` pixels when ``side > 9`` and padded by one row
+    and one column of zeros, so that ``side`` is odd.
+
+    Examples
+    --------
+    >>> x, y = digit_images(9)
+    >>> tuple(x.shape), float(x[..., -1, :].abs().sum())
+    ((1797, 1, 9, 9), 0.0)
+    """
+    side = check_positive_int(side, "side")
+    if side < 9 or side % 2 == 0:
+        raise ValueError(f"side must be odd and at least 9 (8x8 digits plus one row of padding), got {side}")
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = torch.tensor(digits.images, dtype=torch.float32)[:, None] / 16.0
+    if side > 9:
+        images = F.interpolate(images, size=(side - 1, side - 1), mode="bilinear", align_corners=False)
+    return F.pad(images, (0, 1, 0, 1)), torch.tensor(digits.target, dtype=torch.long)
 
 
 def load_digit_images() -> tuple[torch.Tensor, torch.Tensor]:
-    """All 1,797 digits as ``(N, 1, 17, 17)`` floats in [0, 1] and their labels ``(N,)``.
+    """All 1,797 digits as ``(N, 1, 17, 17)`` floats in [0, 1] and their labels ``(N,)``: :func:`digit_images`
+    at :data:`SIZE` (chapter 4 reuses it).
 
     Examples
     --------
@@ -31,139 +81,402 @@ def load_digit_images() -> tuple[torch.Tensor, torch.Tensor]:
     >>> tuple(x.shape), int(y.max())
     ((1797, 1, 17, 17), 9)
     """
-    from sklearn.datasets import load_digits
+    return digit_images(SIZE)
 
-    digits = load_digits()
-    images = torch.tensor(digits.images, dtype=torch.float32)[:, None] / 16.0
-    images = F.interpolate(images, size=(16, 16), mode="bilinear", align_corners=False)
-    images = F.pad(images, (0, 1, 0, 1))
-    return images, torch.tensor(digits.target, dtype=torch.long)
+
+def _check_images(images: object, name: str = "images") -> torch.Tensor:
+    images = check_tensor(images, name, 4, "(N, C, H, H)")
+    if images.shape[-1] != images.shape[-2]:
+        raise ValueError(f"{name} must have shape (N, C, H, H) (square), got {tuple(images.shape)}")
+    return images
+
+
+def _check_labels(labels: object, images: torch.Tensor, name: str = "labels") -> torch.Tensor:
+    if not isinstance(labels, torch.Tensor) or labels.dtype != torch.long:
+        raise TypeError(f"{name} must be a torch.long tensor of class indices, got "
+                        f"{getattr(labels, 'dtype', type(labels).__name__)}")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise ValueError(f"{name} must have shape ({len(images)},), one class per image, got {tuple(labels.shape)}")
+    return labels
 
 
 def rotate_randomly(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
-    """Rotate each image by an independent random multiple of 90 degrees.
+    """Rotate each image by an independent random multiple of 90 degrees (on the images' device).
 
     Examples
     --------
-    >>> rotate_randomly(torch.zeros(3, 1, 5, 5)).shape
-    torch.Size([3, 1, 5, 5])
-    """
-    if images.ndim != 4 or images.shape[-1] != images.shape[-2]:
-        raise ValueError(f"images must have shape (N, C, H, H), got {tuple(images.shape)}")
-    gen = torch.Generator().manual_seed(seed)
-    turns = torch.randint(4, (len(images),), generator=gen)
-    out = images.clone()
-    for r in range(1, 4):
-        mask = turns == r
-        out[mask] = torch.rot90(images[mask], r, dims=(-2, -1))
-    return out
-
-
-def make_model(name: str, channels: int = 8, depth: int = 3) -> nn.Module:
-    """One of :data:`MODELS` (the two CNNs share an architecture).
-
-    Examples
-    --------
-    >>> type(make_model("G-CNN (C4)")).__name__
-    'C4InvariantCNN'
-    """
-    if name not in MODELS:
-        raise ValueError(f"name must be one of {MODELS}, got {name!r}")
-    if name == "G-CNN (C4)":
-        return C4InvariantCNN(1, 10, channels=channels, depth=depth)
-    return PlainCNN(1, 10, channels=channels, depth=depth)
-
-
-def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, steps: int = 300, batch_size: int = 64,
-          lr: float = 3e-3, augment: bool = False, seed: int = 0, device: torch.device | str = "cpu") -> nn.Module:
-    """Adam on cross-entropy; with ``augment``, every batch is rotated randomly.
-
-    Examples
-    --------
-    >>> x, y = load_digit_images()
-    >>> isinstance(train(make_model("CNN", channels=2), x[:32], y[:32], steps=2), nn.Module)
+    >>> x = torch.arange(4.0).reshape(1, 1, 2, 2).repeat(3, 1, 1, 1)
+    >>> [torch.equal(r, x[0]) for r in rotate_randomly(x, seed=1)].count(False) >= 1
     True
     """
-    steps = check_positive_int(steps, "steps")
-    if len(images) != len(labels) or len(images) == 0:
-        raise ValueError("images and labels must be non-empty and of the same length")
-    torch.manual_seed(seed)
-    model = model.to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed)
+    images = _check_images(images)
+    gen = torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0))
+    turns = torch.randint(4, (len(images),), generator=gen).to(images.device)
+    every = torch.stack([torch.rot90(images, r, dims=(-2, -1)) for r in range(4)])
+    return every[turns, torch.arange(len(images), device=images.device)]
+
+
+def orbit(images: torch.Tensor) -> torch.Tensor:
+    """The four rotations of every image, ``(4, N, C, H, W)`` (``[r]`` is turned by ``r`` quarter turns).
+
+    Examples
+    --------
+    >>> orbit(torch.zeros(2, 1, 5, 5)).shape
+    torch.Size([4, 2, 1, 5, 5])
+    """
+    images = _check_images(images)
+    return torch.stack([torch.rot90(images, r, dims=(-2, -1)) for r in range(4)])
+
+
+def make_model(name: str, width: int = 8, depth: int = 3) -> nn.Module:
+    """One of :data:`MODELS`: ``width`` is the number of maps per layer of a CNN, and of maps per group element
+    of a G-CNN.
+
+    Examples
+    --------
+    >>> type(make_model("G-CNN (D4)")).__name__
+    'D4InvariantCNN'
+    """
+    if not isinstance(name, str) or name not in MODELS:
+        raise ValueError(f"name must be one of {MODELS}, got {name!r}")
+    width, depth = check_positive_int(width, "width"), check_positive_int(depth, "depth")
+    family = _FAMILIES[name]
+    if family is PlainCNN:
+        return PlainCNN(1, 10, width=width, depth=depth)
+    return family(1, 10, channels=width, depth=depth)
+
+
+def matched_widths(parameters: int, depth: int = 3) -> dict[str, int]:
+    """For each of :data:`MODELS`, the width whose parameter count is the closest to ``parameters``.
+
+    A G-CNN layer with ``c`` maps per group element has :math:`|G| c^2 k^2` weights, a CNN layer of width
+    ``w`` has :math:`w^2 k^2`: at equal parameters a :math:`C_4` G-CNN has half the CNN's width per element
+    (but twice its maps, and four times its multiply-adds).
+
+    Examples
+    --------
+    >>> matched_widths(5_000)
+    {'CNN': 16, 'CNN + rotation augmentation': 16, 'G-CNN (C4)': 8, 'G-CNN (D4)': 6}
+    """
+    parameters = check_positive_int(parameters, "parameters")
+    depth = check_positive_int(depth, "depth")
+    widths = {}
+    with torch.device("meta"):
+        for name in MODELS:
+            counts: dict[int, int] = {}
+            for w in range(1, 1_025):  # counts grow with the width: stop once past the target
+                counts[w] = parameter_count(make_model(name, w, depth))
+                if counts[w] >= parameters:
+                    break
+            widths[name] = min(counts, key=lambda w: (abs(counts[w] - parameters), w))
+    return widths
+
+
+@dataclass
+class Trained:
+    """A model trained by :func:`train`, in evaluation mode with its best checkpoint loaded.
+
+    Attributes
+    ----------
+    model
+        The network.
+    steps
+        The budget: optimisation steps taken.
+    best_step
+        The step whose checkpoint had the lowest validation loss (kept).
+    val_loss
+        That lowest validation loss.
+    """
+
+    model: nn.Module
+    steps: int
+    best_step: int
+    val_loss: float
+
+
+def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, val_images: torch.Tensor,
+          val_labels: torch.Tensor, steps: int = 300, batch_size: int = 64, lr: float = 1e-2,
+          augment: bool = False, seed: int = 0, eval_every: int = 25,
+          device: torch.device | str = "cpu") -> Trained:
+    """Adam on cross-entropy with a one-cycle learning rate (peak ``lr``) for ``steps`` steps; every
+    ``eval_every`` steps and at the end, the validation loss decides which checkpoint is kept. With
+    ``augment``, every batch is rotated randomly. The data move to ``device`` once.
+
+    Examples
+    --------
+    >>> x, y = digit_images(9)
+    >>> fit = train(make_model("CNN", 4), x[:32], y[:32], x[32:64], y[32:64], steps=2, eval_every=1)
+    >>> fit.steps, fit.best_step in (1, 2), fit.model.training
+    (2, True, False)
+    """
+    model = _check_model(model)
+    images, val_images = _check_images(images), _check_images(val_images, "val_images")
+    labels, val_labels = _check_labels(labels, images), _check_labels(val_labels, val_images, "val_labels")
+    steps, batch_size = check_positive_int(steps, "steps"), check_positive_int(batch_size, "batch_size")
+    eval_every = check_positive_int(eval_every, "eval_every")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < 1:
+        raise ValueError(f"lr must be a learning rate in (0, 1), got {lr!r}")
+    torch.manual_seed(check_positive_int(seed, "seed", minimum=0))
+    model = model.to(device)
     images, labels = images.to(device), labels.to(device)
-    for step in range(steps):
+    val_images, val_labels = val_images.to(device), val_labels.to(device)
+    if augment:
+        val_images = rotate_randomly(val_images, seed=seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
+    gen = torch.Generator().manual_seed(seed)
+    best = (float("inf"), 0, None)
+    for step in range(1, steps + 1):
+        model.train()
         idx = torch.randint(len(images), (min(batch_size, len(images)),), generator=gen).to(device)
-        batch = images[idx]
-        if augment:
-            batch = rotate_randomly(batch.cpu(), seed=seed * 100_003 + step).to(device)
+        batch = rotate_randomly(images[idx], seed=seed * 100_003 + step) if augment else images[idx]
         loss = F.cross_entropy(model(batch), labels[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return model.eval()
+        schedule.step()
+        if step % eval_every == 0 or step == steps:
+            val_loss = _loss(model, val_images, val_labels)
+            if val_loss < best[0]:
+                best = (val_loss, step, {k: v.detach().clone() for k, v in model.state_dict().items()})
+    model.load_state_dict(best[2])
+    return Trained(model.eval(), steps, best[1], best[0])
+
+
+def _check_model(model: object) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch module, got {type(model).__name__}")
+    return model
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device | str = "cpu") -> float:
-    """Share of correct predictions.
+def _predict(model: nn.Module, images: torch.Tensor, chunk: int = 2_048) -> torch.Tensor:
+    _check_model(model).eval()
+    return torch.cat([model(part) for part in images.split(chunk)])
+
+
+def _loss(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    return float(F.cross_entropy(_predict(model, images), labels))
+
+
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """Share of correct predictions (evaluated without gradients on the images' device).
 
     Examples
     --------
-    >>> x, y = load_digit_images()
-    >>> 0.0 <= accuracy(make_model("CNN", channels=2), x[:10], y[:10]) <= 1.0
+    >>> x, y = digit_images(9)
+    >>> 0.0 <= accuracy(make_model("CNN", 2), x[:10], y[:10]) <= 1.0
     True
     """
-    preds = torch.cat([model(chunk.to(device)).argmax(1).cpu() for chunk in images.split(1024)])
-    return float((preds == labels).float().mean())
+    model, images = _check_model(model), _check_images(images)
+    labels = _check_labels(labels, images)
+    return float((_predict(model, images).argmax(1) == labels.to(images.device)).float().mean())
 
 
-def layer_equivariance_errors(model: nn.Module, images: torch.Tensor) -> list[float]:
-    """Rotation equivariance error of each layer's feature map (a G-CNN's maps rotate and shift their rotation
-    axis; a plain CNN's maps should simply rotate).
-
-    Examples
-    --------
-    >>> x, _ = load_digit_images()
-    >>> max(layer_equivariance_errors(make_model("G-CNN (C4)", channels=2), x[:4])) < 1e-5
-    True
-    """
-    model = model.cpu().eval()
-    act_out = C4_ON_LIFTED if isinstance(model, C4InvariantCNN) else C4_ON_IMAGES
-    n_layers = len(model.layers)
-    return [equivariance_error(lambda t, i=i: model.features(t)[i], images, C4_ON_IMAGES, act_out)
-            for i in range(n_layers)]
-
-
-def learning_curves(sizes: list[int], seeds: list[int], steps: int = 300, channels: int = 8, depth: int = 3,
-                    n_test: int = 500, device: torch.device | str = "cpu", progress: bool = True) -> pd.DataFrame:
-    """Train every model of :data:`MODELS` on ``size`` upright digits per seed; test on upright and rotated digits.
-
-    The test digits (the last ``n_test`` of a seeded shuffle) are never used for training.
+def orbit_scores(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """Accuracy on the upright digits, on all four rotations of each digit (``"rotated"``), and the share of
+    digits whose four rotations get one and the same predicted class (``"agreement"``: 1 for an invariant
+    classifier).
 
     Examples
     --------
-    >>> df = learning_curves([20], [0], steps=2, channels=2, n_test=20, progress=False)
-    >>> sorted(df.columns)
-    ['model', 'rotated test', 'seed', 'size', 'upright test']
+    >>> x, y = digit_images(9)
+    >>> scores = orbit_scores(make_model("G-CNN (C4)", 2), x[:20], y[:20])
+    >>> scores["agreement"]
+    1.0
     """
-    if not sizes or not seeds:
-        raise ValueError("sizes and seeds must not be empty")
-    images, labels = load_digit_images()
-    if max(sizes) + n_test > len(images):
-        raise ValueError(f"sizes plus n_test must not exceed the {len(images)} digits")
-    rows = []
+    model, images = _check_model(model), _check_images(images)
+    labels = _check_labels(labels, images).to(images.device)
+    turns = orbit(images)
+    preds = _predict(model, turns.flatten(0, 1)).argmax(1).view(4, len(images))
+    return {"upright": float((preds[0] == labels).float().mean()),
+            "rotated": float((preds == labels).float().mean()),
+            "agreement": float((preds == preds[0]).all(0).float().mean())}
+
+
+def split(n: int, size: int, n_val: int, n_test: int, seed: int) -> tuple[torch.Tensor, ...]:
+    """Indices of the training (``size``), validation (``n_val``) and test (``n_test``) digits of one seed:
+    disjoint slices of a seeded shuffle of ``range(n)``.
+
+    Examples
+    --------
+    >>> [len(part) for part in split(100, 50, 20, 30, seed=0)]
+    [50, 20, 30]
+    """
+    n, size = check_positive_int(n, "n"), check_positive_int(size, "size")
+    n_val, n_test = check_positive_int(n_val, "n_val"), check_positive_int(n_test, "n_test")
+    if size + n_val + n_test > n:
+        raise ValueError(f"size + n_val + n_test must not exceed the {n} digits, got {size + n_val + n_test}")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0)))
+    return order[:size], order[n - n_test - n_val: n - n_test], order[n - n_test:]
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare` returns.
+
+    Attributes
+    ----------
+    runs
+        One row per seed, training-set size and model: width, parameters, budget (steps), best step, upright
+        and rotated test accuracy, orbit agreement.
+    models
+        The trained networks at the largest size, ``{(seed, model name): network}`` (on the CPU).
+    test
+        The test digits' indices of each seed, ``{seed: indices}``.
+    """
+
+    runs: pd.DataFrame
+    models: dict[tuple[int, str], nn.Module]
+    test: dict[int, torch.Tensor]
+
+
+def compare(sizes: list[int], seeds: list[int], parameters: int, steps: int, side: int = 9, depth: int = 3,
+            batch_size: int = 64, lr: float = 1e-2, eval_every: int = 25, n_val: int = 300, n_test: int = 500,
+            device: torch.device | str = "cpu", workers: int = 1, progress: bool = True) -> Comparison:
+    """Train every model of :data:`MODELS` at matched parameters (:func:`matched_widths`) with the same budget
+    (``steps``) on ``size`` upright digits per seed; test on the upright and rotated test digits.
+
+    The runs are independent: with ``workers > 1`` (CPU only) they run in that many processes (joblib gives each
+    one thread), with the same results as one after another.
+
+    Examples
+    --------
+    >>> out = compare([20], [0], parameters=800, steps=2, n_val=20, n_test=20, progress=False)
+    >>> sorted(out.runs.columns)[:4], len(out.runs), len(out.models)
+    (['agreement', 'best step', 'model', 'parameters'], 4, 4)
+    """
+    sizes = [check_positive_int(s, "sizes") for s in _nonempty(sizes, "sizes")]
+    seeds = [check_positive_int(s, "seeds", minimum=0) for s in _nonempty(seeds, "seeds")]
+    workers = check_positive_int(workers, "workers")
+    if workers > 1 and torch.device(device).type != "cpu":
+        raise ValueError(f"workers > 1 runs processes on the CPU; on {device} use workers=1")
+    config = {"parameters": check_positive_int(parameters, "parameters"), "steps": check_positive_int(steps, "steps"),
+              "side": side, "depth": depth, "batch_size": batch_size, "lr": lr, "eval_every": eval_every,
+              "n_val": n_val, "n_test": n_test}
+    split(len(digit_images(side)[0]), max(sizes), n_val, n_test, seeds[0])  # checks the sizes fit the data
     jobs = [(seed, size, name) for seed in seeds for size in sizes for name in MODELS]
-    for seed, size, name in tqdm(jobs, desc="training", disable=not progress):
-        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
-        test_idx, train_idx = order[-n_test:], order[:size]
-        model = train(make_model(name, channels, depth), images[train_idx], labels[train_idx], steps=steps,
-                      augment=name == "CNN + rotation augmentation", seed=seed, device=device)
-        test_x, test_y = images[test_idx], labels[test_idx]
-        rows.append({"seed": seed, "size": size, "model": name,
-                     "upright test": accuracy(model, test_x, test_y, device),
-                     "rotated test": accuracy(model, rotate_randomly(test_x, seed=seed), test_y, device)})
+    if workers > 1:
+        from joblib import Parallel, delayed
+
+        done = Parallel(n_jobs=workers)(delayed(_fit_one)(*job, config, "cpu") for job in jobs)
+    else:
+        done = [_fit_one(*job, config, device) for job in tqdm(jobs, desc="training", disable=not progress)]
+    largest = max(sizes)
+    models = {(row["seed"], row["model"]): model for row, model, _ in done if row["size"] == largest}
+    tests = {row["seed"]: test for row, _, test in done if row["size"] == largest}
+    return Comparison(pd.DataFrame([row for row, _, _ in done]), models, tests)
+
+
+def _fit_one(seed: int, size: int, name: str, config: dict, device: torch.device | str
+             ) -> tuple[dict, nn.Module, torch.Tensor]:
+    """One run of :func:`compare`: its table row, the trained network (on the CPU) and its test digits."""
+    images, labels = _device_digits(config["side"], str(device))
+    train_idx, val_idx, test_idx = (i.to(images.device) for i in
+                                    split(len(images), size, config["n_val"], config["n_test"], seed))
+    width = matched_widths(config["parameters"], config["depth"])[name]
+    torch.manual_seed(seed)
+    model = make_model(name, width, config["depth"])
+    fit = train(model, images[train_idx], labels[train_idx], images[val_idx], labels[val_idx],
+                steps=config["steps"], batch_size=config["batch_size"], lr=config["lr"],
+                augment=name == "CNN + rotation augmentation", seed=seed, eval_every=config["eval_every"],
+                device=images.device)
+    scores = orbit_scores(fit.model, images[test_idx], labels[test_idx])
+    row = {"seed": seed, "size": size, "model": name, "width": width, "parameters": parameter_count(model),
+           "steps": fit.steps, "best step": fit.best_step, "upright test": scores["upright"],
+           "rotated test": scores["rotated"], "agreement": scores["agreement"]}
+    return row, fit.model.cpu(), test_idx.cpu()
+
+
+@functools.lru_cache(maxsize=4)
+def _device_digits(side: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The digits at ``side``, moved to ``device`` once per process (every run reads slices of them)."""
+    images, labels = digit_images(side)
+    return images.to(device), labels.to(device)
+
+
+def _nonempty(values: object, name: str) -> list:
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, range, np.ndarray)):
+        raise TypeError(f"{name} must be a list of integers, got {type(values).__name__}")
+    if len(values) == 0:
+        raise ValueError(f"{name} must not be empty")
+    return list(values)
+
+
+def layer_errors(model: nn.Module, x_fit: torch.Tensor, x_test: torch.Tensor) -> pd.DataFrame:
+    """Each layer's equivariance error, with the output representation fixed and fitted.
+
+    A G-CNN is measured under its own group (:math:`C_4` or :math:`D_4`), a CNN under the rotations
+    :math:`C_4` it was (or was not) taught. ``fixed``:
+    :func:`~causal_lessons.equivariance.group_conv.equivariance_error` with the representation known in advance
+    (the identity on channels for a CNN, the regular representation for a G-CNN); ``fitted``:
+    :func:`~causal_lessons.equivariance.fitted.fitted_equivariance_error` (Lenc and Vedaldi), channel maps
+    fitted on ``x_fit`` and the error measured on ``x_test``.
+
+    Examples
+    --------
+    >>> x, _ = digit_images(9)
+    >>> errors = layer_errors(make_model("G-CNN (D4)", 2).eval(), x[:40], x[40:60])
+    >>> list(errors.columns), bool(errors[["fixed", "fitted"]].max().max() < 1e-5)
+    (['layer', 'fixed', 'fitted'], True)
+    """
+    if not isinstance(model, (PlainCNN, InvariantCNN)):
+        raise TypeError(f"model must be a PlainCNN or an InvariantCNN, got {type(model).__name__}")
+    x_fit, x_test = _check_images(x_fit, "x_fit"), _check_images(x_test, "x_test")
+    model = model.cpu().eval()
+    if isinstance(model, InvariantCNN):
+        act_in, act_out = Action(model.group, model.group.act, "the image"), regular_action(model.group)
+    else:
+        act_in = act_out = C4_ON_IMAGES
+    with torch.no_grad():
+        # Every layer's maps of every transformed input, computed once and shared by both measures.
+        fit = {g: model.features(act_in.act(g, x_fit)) for g in act_in.group.elements}
+        test = {g: model.features(act_in.act(g, x_test)) for g in act_in.group.elements}
+    e = act_in.group.identity
+    rows = []
+    for i in range(len(model.layers)):
+        norm = float(test[e][i].double().norm())
+        if norm == 0:
+            raise ValueError(f"layer {i + 1} is zero on x_test: its relative error is undefined")
+        fixed, fitted = [], []
+        for g in act_in.group.elements:
+            fixed.append(float((test[g][i] - act_out.act(g, test[e][i])).double().norm()) / norm)
+            m = fit_map(act_in.group.act(g, fit[e][i]), fit[g][i])
+            fitted.append(map_error(m, act_in.group.act(g, test[e][i]), test[g][i]) / norm)
+        rows.append({"layer": i + 1, "fixed": max(fixed), "fitted": max(fitted)})
     return pd.DataFrame(rows)
+
+
+def upside_down_reading(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict[str, int]:
+    """How a model reads the 6s and 9s among ``images`` turned upside down: how many there are (``"n"``) and
+    how many it reads as the *other* digit (``"other"``), as a person would.
+
+    Examples
+    --------
+    >>> x, y = digit_images(9)
+    >>> upside_down_reading(make_model("CNN", 2), x[:100], y[:100])["n"]
+    20
+    """
+    model, images = _check_model(model), _check_images(images)
+    labels = _check_labels(labels, images).to(images.device)
+    chosen = (labels == 6) | (labels == 9)
+    if not bool(chosen.any()):
+        raise ValueError("images must contain at least one 6 or 9")
+    turned = torch.rot90(images[chosen], 2, dims=(-2, -1))
+    preds = _predict(model, turned).argmax(1)
+    return {"n": int(chosen.sum()), "other": int((preds == 15 - labels[chosen]).sum())}
+
+
+def _check_runs(table: object, name: str) -> pd.DataFrame:
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"{name} must be a table from compare(...).runs, got {type(table).__name__}")
+    missing = {"size", "model", "upright test", "rotated test"} - set(table.columns)
+    if missing or len(table) == 0:
+        raise ValueError(f"{name} must be a non-empty table from compare; missing columns {sorted(missing)}")
+    numbers = table.select_dtypes("number")
+    if not {"size", "upright test", "rotated test"} <= set(numbers) or not np.isfinite(numbers.to_numpy(float)).all():
+        raise ValueError(f"{name} must hold finite numbers (seed, size, upright test, rotated test, ...)")
+    return table
 
 
 def mean_curves(results: pd.DataFrame) -> pd.DataFrame:
@@ -176,7 +489,76 @@ def mean_curves(results: pd.DataFrame) -> pd.DataFrame:
     >>> round(float(mean_curves(rows)["rotated test"].loc[10, "CNN"]), 2)
     0.3
     """
-    missing = {"size", "model", "upright test", "rotated test"} - set(getattr(results, "columns", []))
-    if missing or len(results) == 0:
-        raise ValueError(f"results must be a non-empty table from learning_curves; missing columns {sorted(missing)}")
+    _check_runs(results, "results")
     return results.groupby(["size", "model"])[["upright test", "rotated test"]].mean().unstack("model")
+
+
+def summary(runs: pd.DataFrame, size: int | None = None) -> pd.DataFrame:
+    """One row per model at one training-set size (default: the largest): parameters, budget, the median step
+    of the kept checkpoint, and the mean and standard deviation over seeds of each test score.
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"seed": [0, 1], "size": [10, 10], "model": ["CNN", "CNN"], "parameters": [50, 50],
+    ...                      "steps": [9, 9], "best step": [9, 6], "upright test": [0.5, 0.7],
+    ...                      "rotated test": [0.2, 0.4], "agreement": [0.1, 0.1]})
+    >>> row = summary(runs).iloc[0]
+    >>> row["model"], int(row["seeds"]), round(float(row["rotated sd"]), 4)
+    ('CNN', 2, 0.1414)
+    """
+    _check_runs(runs, "runs")
+    size = int(runs["size"].max()) if size is None else check_positive_int(size, "size")
+    at = runs[runs["size"] == size]
+    if at.empty:
+        raise ValueError(f"size must be one of the training-set sizes {sorted(set(runs['size']))}, got {size}")
+    grouped = at.groupby("model", sort=False)
+    out = grouped.agg(parameters=("parameters", "first"), steps=("steps", "first"),
+                      best_step=("best step", "median"), seeds=("seed", "nunique"))
+    for column in ("upright test", "rotated test", "agreement"):
+        short = column.split()[0]
+        out[f"{short} mean"], out[f"{short} sd"] = grouped[column].mean(), grouped[column].std(ddof=1)
+    return out.rename(columns={"best_step": "best step"}).reset_index()
+
+
+def plus_minus(mean: float, sd: float) -> str:
+    """``mean ± sd`` to three decimals, or in scientific notation for rounding-level numbers (below 0.001), whose
+    size is what matters. A NaN ``sd`` (one seed, at the smoke size) leaves the mean alone.
+
+    Examples
+    --------
+    >>> plus_minus(0.9567, 0.0081), plus_minus(3.2e-7, 1.1e-7), plus_minus(0.5, float("nan"))
+    ('0.957 ± 0.008', '3e-07 ± 1e-07', '0.500')
+    """
+    for name, value in (("mean", mean), ("sd", sd)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not np.isfinite(mean) or np.isinf(sd):
+        raise ValueError(f"mean must be finite and sd finite or NaN (one seed), got {mean!r} and {sd!r}")
+    tiny = abs(mean) < 1e-3
+    text = f"{mean:.0e}" if tiny else f"{mean:.3f}"
+    return text if np.isnan(sd) else f"{text} ± {sd:.0e}" if tiny else f"{text} ± {sd:.3f}"
+
+
+def summary_text(runs: pd.DataFrame, size: int | None = None) -> pd.DataFrame:
+    """:func:`summary` for reading: parameters with thousands separators, the budget, and each score as
+    ``mean ± sd`` over seeds.
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"seed": [0, 1], "size": [10, 10], "model": ["CNN", "CNN"], "parameters": [5_066] * 2,
+    ...                      "steps": [9, 9], "best step": [9, 6], "upright test": [0.5, 0.7],
+    ...                      "rotated test": [0.2, 0.4], "agreement": [0.1, 0.1]})
+    >>> summary_text(runs).iloc[0].astype(str).tolist()
+    ['CNN', '5,066', '9', '8', '0.600 ± 0.141', '0.300 ± 0.141', '0.100 ± 0.000']
+    """
+    table = summary(runs, size)
+    return pd.DataFrame({
+        "model": table["model"],
+        "parameters": table["parameters"].map("{:,}".format),
+        "budget (steps)": table["steps"],
+        "best step": table["best step"].round().astype(int),
+        "upright": [plus_minus(m, s) for m, s in zip(table["upright mean"], table["upright sd"], strict=True)],
+        "rotated": [plus_minus(m, s) for m, s in zip(table["rotated mean"], table["rotated sd"], strict=True)],
+        "same class in 4 poses": [plus_minus(m, s) for m, s in zip(table["agreement mean"], table["agreement sd"],
+                                                                     strict=True)],
+    })

@@ -1,0 +1,113 @@
+"""Chapter 3's lab configuration: the rotated-digits comparison at each size, and how big a job it is.
+
+The chapter page and the lab run the same experiment (:func:`causal_lessons.equivariance.claims.measure`), so
+one book build trains the networks once; these settings decide its size.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .. import runtime
+from .rotated_digits import MODELS, make_model, matched_widths
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The rotated-digits experiment at one size.
+
+    Attributes
+    ----------
+    side, depth
+        Image side (odd) and number of convolution layers.
+    parameters
+        The parameter count every model is matched to.
+    sizes, seeds
+        Training-set sizes and seeds.
+    steps, batch_size, lr, eval_every
+        The training budget (equal for every model), batch size, peak learning rate, and how often the
+        validation loss is computed to pick the checkpoint.
+    n_val, n_test
+        Validation and test digits per seed.
+    workers
+        Processes that train in parallel on a CPU (the quick size's two cores); one on a GPU.
+    """
+
+    side: int
+    depth: int
+    parameters: int
+    sizes: tuple[int, ...]
+    seeds: tuple[int, ...]
+    steps: int
+    batch_size: int
+    lr: float
+    eval_every: int
+    n_val: int
+    n_test: int
+    workers: int
+
+
+def _check_size(at: object) -> None:
+    if at is not None and at not in runtime.SIZES:
+        raise ValueError(f"at must be None or one of {runtime.SIZES}, got {at!r}")
+
+
+def settings(at: str | None = None) -> Settings:
+    """The lab's settings at the selected size (or at ``at``: ``"quick"``, ``"full"`` or ``"smoke"``).
+
+    Examples
+    --------
+    >>> s = settings("quick")
+    >>> s.side, len(s.seeds) >= 3
+    (9, True)
+    >>> settings("smoke").steps, settings("smoke").side == settings("full").side
+    (2, True)
+    """
+    _check_size(at)
+    return Settings(
+        side=runtime.pick(9, 17, at),
+        depth=runtime.pick(3, 4, at),
+        parameters=runtime.pick(4_000, 40_000, at),
+        sizes=runtime.pick((500,), (100, 200, 400, 997), at),
+        seeds=tuple(runtime.seeds(3, 5, at)),
+        steps=runtime.steps(300, 2_000, at),
+        batch_size=runtime.pick(64, 256, at),
+        lr=1e-2,
+        eval_every=runtime.pick(25, 100, at),
+        n_val=300,
+        n_test=500,
+        workers=runtime.pick(2, 1, at),
+    )
+
+
+def _training_step(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> None:
+    F.cross_entropy(model(images), labels).backward()
+
+
+def job(at: str | None = None) -> runtime.Job:
+    """How big the lab is: every model at every size and seed, and the FLOPs of one training step of the most
+    expensive model (counted on the meta device: no computation).
+
+    Examples
+    --------
+    >>> j = job("quick")
+    >>> j.steps == len(MODELS) * len(settings("quick").seeds) * settings("quick").steps, j.flops_per_step > 0
+    (True, True)
+    """
+    s = settings(at)  # checks at
+    widths = matched_widths(s.parameters, s.depth)
+    with torch.device("meta"):
+        images, labels = torch.zeros(s.batch_size, 1, s.side, s.side), torch.zeros(s.batch_size, dtype=torch.long)
+        models = [make_model(name, widths[name], s.depth) for name in MODELS]
+        flops = [runtime.count_flops(functools.partial(_training_step, model, images, labels)) for model in models]
+    runs = len(MODELS) * len(s.sizes) * len(s.seeds)
+    name = f"{len(MODELS)} models x {_count(len(s.sizes), 'size')} x {_count(len(s.seeds), 'seed')}"
+    return runtime.Job(name, runtime.size(at), runs * s.steps, max(flops))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import runtime
+from .._checks import as_1d_float
 from ..claims import Claim, Interval, above, below, cached, make_claim, over_seeds
 from .contrastive import edit_similarities, fine_tune, pair_similarities, pretrain, toy_clip
 from .encoders import count_parameters
@@ -31,9 +32,12 @@ SLUG = "vision_language"
 
 @dataclass(frozen=True)
 class Sizes:
-    """The sizes of chapter 5's experiments (quick or full, from :func:`sizes`)."""
+    """The sizes of chapter 5's experiments (quick or full, from :func:`sizes`): the world, the encoders' widths
+    (image channels, word embedding, GRU, joint embedding), seeds, steps and batches, and the two VQA model sizes
+    (CNN channels, hidden units)."""
 
     world: World
+    widths: tuple[int, int, int, int]
     seeds: list[int]
     pretrain_steps: int
     batch: int
@@ -48,7 +52,7 @@ class Sizes:
     vqa_steps: int
     vqa_batch: int
     skew: float
-    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    vqa_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def sizes(at: str | None = None) -> Sizes:
@@ -60,25 +64,24 @@ def sizes(at: str | None = None) -> Sizes:
     >>> s.world.size, len(s.seeds), s.pretrain_steps
     (16, 3, 300)
     """
-    pick = lambda quick, full: runtime.pick(quick, full, at)  # noqa: E731 -- a local shorthand
-    steps = lambda quick, full: runtime.steps(quick, full, at)  # noqa: E731
     return Sizes(
-        world=pick(World(), World(n_colours=6, n_shapes=5, n_relations=4, size=32, held_out=30)),
+        world=runtime.pick(World(), World(n_colours=6, n_shapes=5, n_relations=4, size=32, held_out=30), at),
+        widths=runtime.pick((8, 16, 32, 32), (32, 64, 128, 128), at),
         seeds=runtime.seeds(3, 5, at),
-        pretrain_steps=steps(300, 4_000),
-        batch=pick(16, 128),
-        fine_tune_steps=steps(40, 400),
+        pretrain_steps=runtime.steps(300, 4_000, at),
+        batch=runtime.pick(16, 128, at),
+        fine_tune_steps=runtime.steps(40, 400, at),
         eqsim_weight=1.0,
-        pairs_per_family=pick(24, 12),
-        prompt_epochs=steps(100, 300),
-        shots=pick(8, 16),
-        eval_every=pick(10, 20),
-        vqa_train=pick(2_000, 20_000),
-        vqa_test=pick(600, 4_000),
-        vqa_steps=steps(200, 3_000),
-        vqa_batch=pick(32, 128),
+        pairs_per_family=runtime.pick(24, 12, at),
+        prompt_epochs=runtime.steps(100, 300, at),
+        shots=runtime.pick(8, 16, at),
+        eval_every=runtime.pick(10, 20, at),
+        vqa_train=runtime.pick(2_000, 20_000, at),
+        vqa_test=runtime.pick(600, 4_000, at),
+        vqa_steps=runtime.steps(200, 3_000, at),
+        vqa_batch=runtime.pick(32, 128, at),
         skew=0.8,
-        sizes={"small": (4, 32), "large": pick((8, 96), (32, 256))},
+        vqa_sizes={"small": (4, 32), "large": runtime.pick((8, 96), (32, 256), at)},
     )
 
 
@@ -140,7 +143,7 @@ def _one_seed(cfg: Sizes, seed: int) -> dict[str, Any]:
     out: dict[str, Any] = {"scores": {}, "monotone": {}, "steps": {}, "sims": {}, "curves": {}, "params": {}}
     models = {}
     for kind in ("bag_of_words", "order_aware"):
-        model = toy_clip(world, kind, seed=seed)
+        model = toy_clip(world, kind, *cfg.widths, seed=seed).to(runtime.get_device())
         pretrain(model, world, cfg.pretrain_steps, batch=cfg.batch, seed=seed)
         models[kind] = model
         out["params"][kind] = count_parameters(model.text)
@@ -171,12 +174,12 @@ def _vqa(cfg: Sizes, seed: int, params: dict[str, int]) -> list[dict[str, Any]]:
               "shifted": vqa_data(world, cfg.vqa_test, cfg.skew, rng, shifted=True)}
     vocab, n_answers = int(train.ids.max()) + 1, world.n_colours
     builders = {"question_only": lambda: QuestionOnly(vocab, n_answers)}
-    for size, (width, hidden) in cfg.sizes.items():
+    for size, (width, hidden) in cfg.vqa_sizes.items():
         builders[size] = lambda w=width, h=hidden: ImageQuestion(vocab, n_answers, world.size, width=w, hidden=h)
     rows = []
     for name, build in builders.items():
         runtime.seed_everything(seed)
-        model = build()
+        model = build().to(runtime.get_device())
         params[name] = count_parameters(model)
         train_vqa(model, train, cfg.vqa_steps, batch=cfg.vqa_batch, seed=seed)
         row = {"seed": seed, "model": name}
@@ -228,13 +231,13 @@ def difference(values: list[float], baseline: list[float]) -> Interval:
     Examples
     --------
     >>> difference([0.9, 0.8, 0.85], [0.5, 0.6, 0.5]).text(2)
-    '0.32 (95% CI 0.12 to 0.53)'
+    '0.32 (95% CI 0.06 to 0.58)'
     >>> difference([0.9], [0.5]).text(2)
     '0.40 (95% CI -1.00 to 1.00)'
     """
-    a, b = np.asarray(values, dtype=float), np.asarray(baseline, dtype=float)
-    if a.shape != b.shape or a.ndim != 1 or not len(a):
-        raise ValueError(f"values and baseline must be equal-length lists over seeds, got {a.shape} and {b.shape}")
+    a, b = as_1d_float(values, "values"), as_1d_float(baseline, "baseline")
+    if a.shape != b.shape:
+        raise ValueError(f"values and baseline must be equal-length lists over seeds, got {len(a)} and {len(b)}")
     if len(a) == 1:
         return Interval(float(a[0] - b[0]), -1.0, 1.0, method="one seed: the whole range")
     return over_seeds(a - b)

@@ -441,6 +441,8 @@ def swap_pairs(world: World, n_per_family: int, rng: np.random.Generator, held_o
         raise TypeError(f"world must be a World, got {type(world).__name__}")
     n_per_family = check_positive_int(n_per_family, "n_per_family")
     rng = _check_rng(rng)
+    if not isinstance(held_out, (bool, np.bool_)):
+        raise TypeError(f"held_out must be True or False, got {type(held_out).__name__}")
     families = world.test_families if held_out else world.train_families
     scenes, kinds = [], []
     for (c1, c2), (s1, s2) in families:

@@ -72,6 +72,8 @@ def usual_colours(world: World, shifted: bool = False) -> list[int]:
     """
     if not isinstance(world, World):
         raise TypeError(f"world must be a World, got {type(world).__name__}")
+    if not isinstance(shifted, (bool, np.bool_)):
+        raise TypeError(f"shifted must be True or False, got {type(shifted).__name__}")
     return [(j + int(shifted)) % world.n_colours for j in range(world.n_shapes)]
 
 

@@ -116,6 +116,16 @@ def test_tokenizer_round_trip_and_errors():
         tok.encode("a red circle")
 
 
+def test_render_rejects_an_empty_list_and_foreign_scenes():
+    w = World()
+    with pytest.raises(ValueError, match="scenes must not be empty"):
+        render([], w, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="relations"):
+        render([Scene(("red", "circle"), "above", ("blue", "square"))], w, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="objects"):
+        render([Scene(("purple", "circle"), "left of", ("blue", "square"))], w, np.random.default_rng(0))
+
+
 def test_world_rejects_bad_settings():
     with pytest.raises(ValueError, match="n_relations"):
         World(n_relations=3)

@@ -71,7 +71,7 @@ def sizes(at: str | None = None) -> Sizes:
         pretrain_steps=runtime.steps(300, 4_000, at),
         batch=runtime.pick(16, 128, at),
         fine_tune_steps=runtime.steps(40, 400, at),
-        eqsim_weight=1.0,
+        eqsim_weight=0.1,
         pairs_per_family=runtime.pick(24, 12, at),
         prompt_epochs=runtime.steps(100, 300, at),
         shots=runtime.pick(8, 16, at),
@@ -104,6 +104,9 @@ class VisionLanguageResults:
         ``monotone[model]``: the share of edit curves that move monotonically the right way, one per seed.
     right_steps
         ``right_steps[model]``: the share of single edit steps that move the right way, one per seed.
+    fine_tune_start
+        At the first fine-tuning step, per seed: the contrastive loss (``"infonce"``) and the weighted EqSim term
+        (``"eqsim_term"``), so the weight's effect can be judged.
     example
         Seed 0's first held-out swap pair: its captions, images and four similarities before and after EqSim.
     edit
@@ -119,6 +122,7 @@ class VisionLanguageResults:
     scores: dict[str, dict[str, list[float]]]
     monotone: dict[str, list[float]]
     right_steps: dict[str, list[float]]
+    fine_tune_start: dict[str, list[float]]
     example: dict[str, Any]
     edit: dict[str, np.ndarray]
     prompts: pd.DataFrame
@@ -148,9 +152,12 @@ def _one_seed(cfg: Sizes, seed: int) -> dict[str, Any]:
         models[kind] = model
         out["params"][kind] = count_parameters(model.text)
         out["params"]["image"] = count_parameters(model.image)
+    first_loss = {}
     for name, weight in (("control", 0.0), ("eqsim", cfg.eqsim_weight)):
         models[name] = copy.deepcopy(models["order_aware"])
-        fine_tune(models[name], world, cfg.fine_tune_steps, eqsim_weight=weight, seed=seed)
+        first_loss[name] = fine_tune(models[name], world, cfg.fine_tune_steps, eqsim_weight=weight, seed=seed)[0]
+    # Both runs see the same first batch from the same start: the difference is the weighted EqSim term.
+    out["start"] = {"infonce": first_loss["control"], "eqsim_term": first_loss["eqsim"] - first_loss["control"]}
     for name, model in models.items():
         sims = pair_similarities(model, test, world)
         out["scores"][name] = winoground_scores(sims)
@@ -213,13 +220,14 @@ def _measure(size: str) -> VisionLanguageResults:
               for name in runs[0]["scores"]}
     monotone = {name: [r["monotone"][name] for r in runs] for name in runs[0]["monotone"]}
     steps = {name: [r["steps"][name] for r in runs] for name in runs[0]["steps"]}
+    start = {key: [r["start"][key] for r in runs] for key in ("infonce", "eqsim_term")}
     first = runs[0]
     example = {**first["example"], "before": first["sims"]["order_aware"], "after": first["sims"]["eqsim"],
                "bag_of_words": first["sims"]["bag_of_words"]}
     edit = {"before": first["curves"]["order_aware"], "after": first["curves"]["eqsim"]}
     return VisionLanguageResults(
         sizes=cfg, params=first["params"], scores=scores, monotone=monotone, right_steps=steps, example=example,
-        edit=edit,
+        edit=edit, fine_tune_start=start,
         prompts=pd.concat([r["prompts"] for r in runs], ignore_index=True),
         vqa=pd.DataFrame([row for r in runs for row in r["vqa"]]))
 

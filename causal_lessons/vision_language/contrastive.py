@@ -219,8 +219,9 @@ def fine_tune(model: ToyCLIP, world: World, steps: int, eqsim_weight: float = 0.
 
     Each step takes one swap pair from each training family (so no caption repeats in the batch), computes the
     :math:`2P \times 2P` logits, and minimises :math:`\mathcal L_{\text{InfoNCE}} + \lambda\,
-    \mathrm{EqSim}(s)`, where ``s`` holds each pair's four cosine similarities and :math:`\lambda` is
-    ``eqsim_weight``. With ``eqsim_weight = 0`` the same batches train the contrastive loss alone: the control.
+    \mathrm{EqSim}(s)`, where ``s`` holds each pair's four logits (the similarities the contrastive loss sees,
+    :math:`e^\tau \cos`, the temperature held fixed in this term) and :math:`\lambda` is ``eqsim_weight``. With ``eqsim_weight = 0`` the same batches
+    train the contrastive loss alone: the control.
 
     Examples
     --------
@@ -259,7 +260,10 @@ def fine_tune(model: ToyCLIP, world: World, steps: int, eqsim_weight: float = 0.
         cos = text @ image.T
         loss = info_nce(model.logit_scale() * cos)
         if eqsim_weight:
-            blocks = cos.reshape(n_fam, 2, n_fam, 2)[families, :, families]
+            # Each pair's 2 x 2 block: s[n, c, i] = logits[2n + c, 2n + i]. The temperature is held fixed
+            # in this term, or EqSim could be met by shrinking it and flattening every similarity.
+            logits = model.logit_scale().detach() * cos
+            blocks = logits.reshape(n_fam, 2, n_fam, 2)[families, :, families]
             loss = loss + eqsim_weight * eqsim_loss(blocks, margin)
         opt.zero_grad()
         loss.backward()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import runtime
-from .contrastive import info_nce, tokenizer, toy_clip
+from .contrastive import info_nce, toy_clip
 from .scenes import World
 
 
@@ -70,7 +70,7 @@ def settings(at: str | None = None) -> LabSettings:
         pretrain_steps=runtime.steps(300, 4_000, at),
         batch=runtime.pick(16, 256, at),
         fine_tune_steps=runtime.steps(40, 400, at),
-        eqsim_weight=1.0,
+        eqsim_weight=0.1,
         pairs_per_family=runtime.pick(24, 12, at),
         prompt_epochs=runtime.steps(100, 300, at),
         shots=runtime.pick(8, 16, at),
@@ -97,6 +97,6 @@ def job(at: str | None = None) -> runtime.Job:
         ids = torch.ones(cfg.batch, length, dtype=torch.long)
         lengths = torch.full((cfg.batch,), length, dtype=torch.long)
         flops = runtime.count_flops(lambda: info_nce(model(images, ids, lengths)).backward())
-    vocab = len(tokenizer(world))
+    vocab = len(world.vocabulary())
     return runtime.Job(f"toy CLIP ({vocab}-word vocabulary, {world.size} x {world.size} images), 2 text encoders, "
                        "2 fine-tunings, CoOp and ProGrad", runtime.size(at), steps, flops)

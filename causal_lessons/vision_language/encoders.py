@@ -196,7 +196,7 @@ class ToyCLIP(nn.Module):
     >>> ids, lengths = torch.tensor([[1, 2], [2, 1], [3, 3]]), torch.tensor([2, 2, 1])
     >>> model(torch.zeros(3, 3, 16, 16), ids, lengths).shape
     torch.Size([3, 3])
-    >>> round(float(model.logit_scale()), 2)  # exp(log(1 / 0.07))
+    >>> round(float(model.logit_scale().detach()), 2)  # exp(log(1 / 0.07))
     14.29
     """
 

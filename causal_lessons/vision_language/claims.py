@@ -320,8 +320,9 @@ def claims(results: VisionLanguageResults | None = None) -> list[Claim]:
                   "share of edit steps in the right direction, after EqSim minus before"),
             above(difference(res.right_steps["eqsim"], res.right_steps["control"]), 0.0,
                   "the same, EqSim minus contrastive-only fine-tuning"),
-        ], f"toy proxy: an object sliding left to right in 9 frames, {_seeds(n_seeds)}; wholly monotone curves "
-           f"before / after: {np.mean(res.monotone['order_aware']):.3f} / {np.mean(res.monotone['eqsim']):.3f}"),
+        ], f"toy proxy: an object sliding left to right in 9 frames, {_seeds(n_seeds)} (share of wholly monotone "
+           f"curves before / after EqSim {np.mean(res.monotone['order_aware']):.3f} / "
+           f"{np.mean(res.monotone['eqsim']):.3f})"),
         make_claim(SLUG, "More prompt training makes CoOp's new-class accuracy worse than zero-shot (the talk, "
                          "after Zhou et al. 2022)", [
             below(difference(pr["coop_new"], pr["zero_shot_new"]), 0.0,

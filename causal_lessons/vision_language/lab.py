@@ -97,6 +97,4 @@ def job(at: str | None = None) -> runtime.Job:
         ids = torch.ones(cfg.batch, length, dtype=torch.long)
         lengths = torch.full((cfg.batch,), length, dtype=torch.long)
         flops = runtime.count_flops(lambda: info_nce(model(images, ids, lengths)).backward())
-    vocab = len(world.vocabulary())
-    return runtime.Job(f"toy CLIP ({vocab}-word vocabulary, {world.size} x {world.size} images), 2 text encoders, "
-                       "2 fine-tunings, CoOp and ProGrad", runtime.size(at), steps, flops)
+    return runtime.Job(f"toy CLIP on {world.size} x {world.size} images", runtime.size(at), steps, flops)

@@ -7,9 +7,10 @@ encoders, a bag of words and an order-aware GRU, at matched parameter counts
 (:mod:`~causal_lessons.vision_language.encoders`), trained with CLIP's symmetric InfoNCE loss and a learnable
 temperature (:mod:`~causal_lessons.vision_language.contrastive`). Swap pairs of held-out object combinations are
 scored as Winoground does (text, image and group scores), a bag of words provably scores 0 on them, and EqBen's
-equivariant similarity loss EqSim is added in fine-tuning (:mod:`~causal_lessons.vision_language.scores`). Prompt
-tuning with CoOp forgets what the hand-written prompt knew about new classes unless ProGrad's projection keeps the
-update aligned with it (:mod:`~causal_lessons.vision_language.prompts`), and a VQA-CP-style split shows the right
-answer for the wrong reason (:mod:`~causal_lessons.vision_language.vqa`). The chapter's claim rows:
+equivariant similarity loss EqSim is added in fine-tuning (:mod:`~causal_lessons.vision_language.scores`). CoOp tunes
+a prompt's context on base classes with the encoders frozen, and ProGrad removes the part of each update that
+conflicts with the hand-written prompt's prediction; the chapter measures whether new classes are forgotten
+(:mod:`~causal_lessons.vision_language.prompts`). A VQA-CP-style split shows the right answer for the wrong
+reason (:mod:`~causal_lessons.vision_language.vqa`). The chapter's claim rows:
 :mod:`~causal_lessons.vision_language.claims`; the lab's sizes: :mod:`~causal_lessons.vision_language.lab`.
 """

@@ -114,7 +114,7 @@ def eqsim_loss(s: Any, margin: float = 0.0) -> torch.Tensor:
     --------
     >>> s = torch.tensor([[[3.79, 2.35], [3.83, 4.16]], [[2.51, 2.28], [2.29, 2.45]]], requires_grad=True)
     >>> loss = eqsim_loss(s)
-    >>> round(float(loss), 4)
+    >>> round(float(loss.detach()), 4)
     2.331
     >>> loss.backward(); s.grad.shape
     torch.Size([2, 2, 2])

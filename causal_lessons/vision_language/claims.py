@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from .. import runtime
 from .._checks import as_1d_float
@@ -196,6 +198,23 @@ def _vqa(cfg: Sizes, seed: int, params: dict[str, int]) -> list[dict[str, Any]]:
     return rows
 
 
+def _seed_worker(cfg: Sizes, seed: int) -> dict[str, Any]:
+    # One thread per worker: two workers keep both cores of a small machine busy with these small tensors.
+    torch.set_num_threads(1)
+    return _one_seed(cfg, seed)
+
+
+def _run_seeds(cfg: Sizes) -> list[dict[str, Any]]:
+    """Every seed's run: on a CPU with two or more cores, seeds run in parallel worker processes (each seed is
+    seeded on its own, so the order does not matter); on a GPU, one after the other."""
+    workers = min(len(cfg.seeds), os.cpu_count() or 1, 2)
+    if workers < 2 or runtime.get_device().type != "cpu":
+        return [_one_seed(cfg, seed) for seed in cfg.seeds]
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=workers, backend="loky")(delayed(_seed_worker)(cfg, seed) for seed in cfg.seeds)
+
+
 @cached
 def measure(at: str | None = None) -> VisionLanguageResults:
     """Run chapter 5's experiments at the selected size, or at ``at`` (see the module docstring).
@@ -215,7 +234,7 @@ def measure(at: str | None = None) -> VisionLanguageResults:
 @functools.lru_cache(maxsize=None)
 def _measure(size: str) -> VisionLanguageResults:
     cfg = sizes(size)
-    runs = [_one_seed(cfg, seed) for seed in cfg.seeds]
+    runs = _run_seeds(cfg)
     scores = {name: {m: [r["scores"][name][m] for r in runs] for m in ("text", "image", "group")}
               for name in runs[0]["scores"]}
     monotone = {name: [r["monotone"][name] for r in runs] for name in runs[0]["monotone"]}

@@ -1,0 +1,191 @@
+r"""Scores and losses on the four similarities of a swap pair (Winoground, EqBen), and monotonicity along an edit.
+
+A swap pair holds two captions :math:`c_0, c_1` and two images :math:`i_0, i_1`, caption :math:`c` matching image
+:math:`c`. Its similarities form a :math:`2 \times 2` table; :math:`N` pairs form a tensor ``s`` of shape
+``(N, 2, 2)`` with ``s[n, c, i]`` = similarity(caption c, image i) of pair n.
+
+Winoground's scores (Thrush et al. 2022), with strict inequalities, so a tie is wrong:
+
+- **text** correct: each image prefers its own caption, :math:`s_{00} > s_{10}` and :math:`s_{11} > s_{01}`;
+- **image** correct: each caption prefers its own image, :math:`s_{00} > s_{01}` and :math:`s_{11} > s_{10}`;
+- **group** correct: both.
+
+Guessing at random (four independent scores in random order) gives 1/4, 1/4 and 1/6.
+
+EqSim (Wang et al., ICCV 2023) asks the similarity to change by the same amount on both sides of the swap. Per
+pair, the text side :math:`\big((s_{00} - s_{10}) - (s_{11} - s_{01})\big)^2` and the image side
+:math:`\big((s_{00} - s_{01}) - (s_{11} - s_{10})\big)^2`, each minus a margin :math:`m` and clamped at 0:
+
+.. math::
+
+    \mathrm{EqSim}(s) = \frac1N \sum_{n=1}^{N} \Big[ \max\big(0, (\Delta^{\text{text}}_n)^2 - m\big)
+    + \max\big(0, (\Delta^{\text{image}}_n)^2 - m\big) \Big].
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def _as_pairs(s: Any) -> torch.Tensor:
+    """``s`` as a float tensor of shape (N, 2, 2), keeping a torch tensor's graph."""
+    if isinstance(s, torch.Tensor):
+        t = s if s.is_floating_point() else s.double()
+    else:
+        if isinstance(s, (str, bytes)):
+            raise TypeError("s must be an array of similarities of shape (N, 2, 2), got a string")
+        try:
+            t = torch.as_tensor(np.asarray(s, dtype=float))
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"s must be an array of similarities of shape (N, 2, 2), got {type(s).__name__}") \
+                from exc
+    if t.ndim != 3 or t.shape[1:] != (2, 2):
+        raise ValueError(f"s must have shape (N, 2, 2) (pair, caption, image), got {tuple(t.shape)}")
+    if not t.shape[0]:
+        raise ValueError("s must hold at least one pair")
+    if not torch.isfinite(t).all():
+        raise ValueError("s must hold only finite similarities (no NaN or inf)")
+    return t
+
+
+def winoground_scores(s: Any) -> dict[str, float]:
+    """Text, image and group scores: the fractions of pairs correct in each sense (strict inequalities).
+
+    Parameters
+    ----------
+    s
+        Similarities of shape ``(N, 2, 2)``, ``s[n, c, i]`` = similarity(caption c, image i); a numpy array,
+        a tensor or nested lists.
+
+    Returns
+    -------
+    dict
+        ``{"text": ..., "image": ..., "group": ...}``, each a float in [0, 1].
+
+    Examples
+    --------
+    The EqBen paper's FIBER similarities for one pair, and with EqSim:
+
+    >>> winoground_scores([[[3.79, 2.35], [3.83, 4.16]]])
+    {'text': 0.0, 'image': 1.0, 'group': 0.0}
+    >>> winoground_scores([[[2.51, 2.28], [2.29, 2.45]]])
+    {'text': 1.0, 'image': 1.0, 'group': 1.0}
+    >>> winoground_scores([[[1.0, 0.0], [1.0, 2.0]]])  # a tie is wrong
+    {'text': 0.0, 'image': 1.0, 'group': 0.0}
+    """
+    t = _as_pairs(s).detach()
+    text = (t[:, 0, 0] > t[:, 1, 0]) & (t[:, 1, 1] > t[:, 0, 1])
+    image = (t[:, 0, 0] > t[:, 0, 1]) & (t[:, 1, 1] > t[:, 1, 0])
+    return {"text": float(text.double().mean()), "image": float(image.double().mean()),
+            "group": float((text & image).double().mean())}
+
+
+def _check_margin(margin: float) -> float:
+    if isinstance(margin, bool) or not isinstance(margin, (int, float, np.floating)) or \
+            not math.isfinite(margin) or margin < 0:
+        raise ValueError(f"margin must be a finite number >= 0, got {margin!r}")
+    return float(margin)
+
+
+def eqsim_terms(s: Any, margin: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""EqSim's text and image sides per pair, each :math:`\max(0, \Delta^2 - m)`, two tensors of shape ``(N,)``.
+
+    Examples
+    --------
+    >>> text, image = eqsim_terms([[[3.79, 2.35], [3.83, 4.16]]])
+    >>> round(float(text[0]), 4), round(float(image[0]), 4)  # (-0.04 - 1.81)^2 and (1.44 - 0.33)^2
+    (3.4225, 1.2321)
+    """
+    t = _as_pairs(s)
+    margin = _check_margin(margin)
+    text = ((t[:, 0, 0] - t[:, 1, 0]) - (t[:, 1, 1] - t[:, 0, 1])) ** 2
+    image = ((t[:, 0, 0] - t[:, 0, 1]) - (t[:, 1, 1] - t[:, 1, 0])) ** 2
+    return (text - margin).clamp(min=0), (image - margin).clamp(min=0)
+
+
+def eqsim_loss(s: Any, margin: float = 0.0) -> torch.Tensor:
+    """EqSim: the text and image sides summed per pair, averaged over pairs; differentiable in ``s``.
+
+    Examples
+    --------
+    >>> s = torch.tensor([[[3.79, 2.35], [3.83, 4.16]], [[2.51, 2.28], [2.29, 2.45]]], requires_grad=True)
+    >>> loss = eqsim_loss(s)
+    >>> round(float(loss.detach()), 4)
+    2.331
+    >>> loss.backward(); s.grad.shape
+    torch.Size([2, 2, 2])
+    """
+    text, image = eqsim_terms(s, margin)
+    return (text + image).mean()
+
+
+def _curves(curves: Any, increasing: Any) -> np.ndarray:
+    if not isinstance(increasing, (bool, np.bool_)):
+        raise TypeError(f"increasing must be True or False, got {type(increasing).__name__}")
+    if isinstance(curves, (str, bytes)):
+        raise TypeError("curves must be an array of shape (M, steps), got a string")
+    c = curves.detach().cpu().numpy() if isinstance(curves, torch.Tensor) else curves
+    try:
+        arr = np.asarray(c, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"curves must be an array of numbers of shape (M, steps), got {type(curves).__name__}") \
+            from exc
+    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 2:
+        raise ValueError(f"curves must have shape (M, steps) with M >= 1 and steps >= 2, got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError("curves must hold only finite numbers (no NaN or inf)")
+    steps = np.diff(arr, axis=1)
+    return steps >= 0 if increasing else steps <= 0
+
+
+def monotone_share(curves: Any, increasing: bool = True) -> float:
+    """Fraction of curves (rows) that never step the wrong way: never down (``increasing``) or never up.
+
+    Parameters
+    ----------
+    curves
+        Shape ``(M, steps)``, e.g. the similarity of one caption along the frames of an edit.
+    increasing
+        The direction every step must take (a step of exactly 0 counts as monotone).
+
+    Examples
+    --------
+    >>> monotone_share([[0.1, 0.2, 0.2], [0.3, 0.1, 0.4]])
+    0.5
+    >>> monotone_share([[0.3, 0.2, 0.1]], increasing=False)
+    1.0
+    """
+    return float(_curves(curves, increasing).all(axis=1).mean())
+
+
+def right_step_share(curves: Any, increasing: bool = True) -> float:
+    """Fraction of all single steps, over all curves, taken in the right direction (a graded version of
+    :func:`monotone_share`: a curve with one wiggle out of eight steps scores 7/8 here, 0 there). Random
+    similarities score 1/2.
+
+    Examples
+    --------
+    >>> right_step_share([[0.1, 0.2, 0.2], [0.3, 0.1, 0.4]])
+    0.75
+    """
+    return float(_curves(curves, increasing).mean())
+
+
+def chance_scores() -> dict[str, float]:
+    """The scores of random similarities: 1/4, 1/4 and 1/6.
+
+    With four i.i.d. continuous similarities, each of the two orderings the text score needs holds with
+    probability 1/2 independently, so 1/4; the same for the image score. The group score needs
+    :math:`s_{00}` and :math:`s_{11}` to exceed both others: 2! 2! orderings of 4! = 24, so 4/24 = 1/6.
+
+    Examples
+    --------
+    >>> chance_scores()["group"] == 1 / 6
+    True
+    """
+    return {"text": 0.25, "image": 0.25, "group": 1 / 6}
+

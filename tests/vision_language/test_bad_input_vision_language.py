@@ -1,0 +1,119 @@
+"""Bad input to chapter 5's public callables raises a clear error naming the argument (harness: tests/bad_input.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from bad_input import Case, check_case, params
+from causal_lessons.vision_language import claims, contrastive, encoders, lab, prompts, scenes, scores, vqa
+
+W = scenes.World()
+RNG = np.random.default_rng(0)
+MODEL = contrastive.toy_clip(W, "order_aware")
+PAIRS = scenes.swap_pairs(W, 1, np.random.default_rng(0))
+SCENES = [scenes.Scene(("red", "circle"), "left of", ("blue", "square"))]
+TABLE = np.array([[[0.9, 0.2], [0.1, 0.8]], [[0.5, 0.6], [0.1, 0.8]]])
+CURVES = [[0.1, 0.2, 0.3], [0.3, 0.2, 0.4]]
+VQA = vqa.vqa_data(W, 4, 0.8, np.random.default_rng(0))
+Q_MODEL = vqa.QuestionOnly(17, 4)
+VL = "causal_lessons.vision_language"
+NUMBERS = ("nan", "type")
+
+CASES = [
+    # scenes
+    Case(scenes.World, {"n_colours": 4, "n_shapes": 3, "n_relations": 2, "size": 16, "held_out": 4},
+         ("n_colours", "n_shapes", "n_relations", "size", "held_out"), kinds=NUMBERS),
+    Case(scenes.family_of, {"a": ("red", "circle"), "b": ("blue", "square")}, ("a", "b"), kinds=("type",)),
+    Case(scenes.object_caption, {"obj": ("red", "circle")}, ("obj",), kinds=("type",)),
+    Case(scenes.WordTokenizer, {"words": ["a", "red"]}, ("words",), kinds=("empty", "type")),
+    Case(scenes.render, {"scenes": SCENES, "world": W, "rng": RNG, "noise": 0.03, "contrast": 1.0},
+         ("world", "rng", "noise", "contrast")),
+    # The harness cannot spoil a list of nested Scene triples (numpy refuses the ragged array): a mistyped
+    # argument here; an empty list is tested in test_world.py.
+    Case(scenes.render, {"scenes": "a list of scenes", "world": W, "rng": RNG}, ("scenes",), kinds=("type",)),
+    Case(scenes.render_objects, {"objects": [("red", "circle")], "world": W, "rng": RNG, "noise": 0.03},
+         ("world", "rng", "noise")),
+    Case(scenes.render_objects, {"objects": [("red", "circle")], "world": W, "rng": RNG}, ("objects",),
+         kinds=("empty", "type")),
+    Case(scenes.swap_pairs, {"world": W, "n_per_family": 1, "rng": RNG, "held_out": True},
+         ("world", "n_per_family", "rng", "held_out"), kinds=NUMBERS),
+    Case(scenes.sliding_edit, {"a": ("red", "circle"), "b": ("blue", "square"), "world": W, "rng": RNG, "steps": 9},
+         ("a", "b", "world", "rng", "steps"), kinds=NUMBERS),
+    # encoders
+    Case(encoders.count_parameters, {"module": torch.nn.Linear(2, 2)}, ("module",), kinds=("type",)),
+    Case(encoders.ImageEncoder, {"size": 16, "width": 8, "dim": 32}, ("size", "width", "dim"), kinds=NUMBERS),
+    Case(encoders.BagOfWords, {"vocab_size": 10, "embed": 4, "hidden": 8, "dim": 6},
+         ("vocab_size", "embed", "hidden", "dim"), kinds=NUMBERS),
+    Case(encoders.OrderAware, {"vocab_size": 10, "embed": 4, "hidden": 8, "dim": 6},
+         ("vocab_size", "embed", "hidden", "dim"), kinds=NUMBERS),
+    Case(encoders.text_encoder, {"kind": "order_aware", "vocab_size": 10}, ("kind", "vocab_size"), kinds=NUMBERS),
+    Case(encoders.ToyCLIP, {"image": encoders.ImageEncoder(16), "text": encoders.OrderAware(10, 4, 8, 32),
+                            "temperature": 0.07}, ("image", "text", "temperature"), kinds=NUMBERS),
+    # contrastive
+    Case(contrastive.similarity, {"text": torch.randn(3, 4), "image": torch.randn(2, 4)}, ("text", "image")),
+    Case(contrastive.info_nce, {"logits": torch.randn(3, 3)}, ("logits",)),
+    Case(contrastive.toy_clip, {"world": W, "kind": "order_aware"}, ("world", "kind"), kinds=("type",)),
+    Case(contrastive.tokenizer, {"world": W}, ("world",), kinds=("type",)),
+    Case(contrastive.pretrain, {"model": MODEL, "world": W, "steps": 1, "batch": 4, "lr": 1e-3, "variants": 1},
+         ("model", "world", "steps", "batch", "lr", "variants"), kinds=NUMBERS),
+    Case(contrastive.pair_similarities, {"model": MODEL, "pairs": PAIRS, "world": W}, ("model", "pairs", "world"),
+         kinds=("type",)),
+    Case(contrastive.fine_tune, {"model": MODEL, "world": W, "steps": 1, "eqsim_weight": 1.0, "margin": 0.0,
+                                 "lr": 1e-3, "pool_per_family": 1},
+         ("model", "world", "steps", "eqsim_weight", "margin", "lr", "pool_per_family"), kinds=NUMBERS),
+    Case(contrastive.edit_similarities, {"model": MODEL, "world": W, "objects": [(("red", "circle"),
+         ("blue", "square"))], "steps": 3}, ("model", "world", "objects", "steps"), kinds=("empty", "type")),
+    # scores
+    Case(scores.winoground_scores, {"s": TABLE}, ("s",)),
+    Case(scores.eqsim_terms, {"s": TABLE, "margin": 0.0}, ("s", "margin")),
+    Case(scores.eqsim_loss, {"s": torch.tensor(TABLE), "margin": 0.0}, ("s", "margin")),
+    Case(scores.monotone_share, {"curves": CURVES, "increasing": True}, ("curves", "increasing")),
+    Case(scores.right_step_share, {"curves": CURVES, "increasing": True}, ("curves", "increasing")),
+    # prompts
+    Case(prompts.prograd_gradient, {"g_task": torch.tensor([1.0, 2.0]), "g_general": torch.tensor([-1.0, 0.0]),
+                                    "lam": 1.0}, ("g_task", "g_general", "lam")),
+    Case(prompts.harmonic_mean, {"base": 0.8, "new": 0.5}, ("base", "new")),
+    Case(prompts.split_classes, {"world": W}, ("world",), kinds=("type",)),
+    Case(prompts.PromptLearner, {"model": MODEL, "world": W, "classes": [("red", "circle")]},
+         ("model", "world", "classes"), kinds=("empty", "type")),
+    Case(prompts.prompt_tuning, {"model": MODEL, "world": W, "epochs": 1, "shots": 1, "test_per_class": 1,
+                                 "lr": 0.05, "eval_every": 1},
+         ("model", "world", "epochs", "shots", "test_per_class", "lr", "eval_every"), kinds=NUMBERS),
+    # vqa
+    Case(vqa.usual_colours, {"world": W, "shifted": False}, ("world", "shifted"), kinds=("type",)),
+    Case(vqa.vqa_data, {"world": W, "n": 2, "skew": 0.8, "rng": RNG, "shifted": False},
+         ("world", "n", "skew", "rng", "shifted"), kinds=NUMBERS),
+    Case(vqa.QuestionOnly, {"vocab_size": 17, "n_answers": 4}, ("vocab_size", "n_answers"), kinds=NUMBERS),
+    Case(vqa.ImageQuestion, {"vocab_size": 17, "n_answers": 4, "size": 16, "width": 4},
+         ("vocab_size", "n_answers", "size", "width"), kinds=NUMBERS),
+    Case(vqa.train_vqa, {"model": Q_MODEL, "data": VQA, "steps": 1, "batch": 2, "lr": 1e-3},
+         ("model", "data", "steps", "batch", "lr"), kinds=NUMBERS),
+    Case(vqa.vqa_predict, {"model": Q_MODEL, "data": VQA}, ("model", "data"), kinds=("type",)),
+    Case(vqa.question_only_accuracy, {"train_counts": np.array([[8, 2], [1, 9]]),
+                                      "test_counts": np.array([[2, 8], [9, 1]])}, ("train_counts", "test_counts")),
+    # claims and lab
+    Case(claims.sizes, {"at": "quick"}, ("at",), kinds=("type",), message={"at": "size"}),
+    Case(claims.measure, {"at": "quick"}, ("at",), kinds=("type",), message={"at": "size"}),
+    Case(claims.difference, {"values": [0.9, 0.8, 0.85], "baseline": [0.5, 0.6, 0.5]}, ("values", "baseline")),
+    Case(claims.prompt_summary, {"results": None}, ("results",), kinds=("type",)),
+    Case(claims.claims, {"results": None}, ("results",), kinds=("type",)),
+    Case(lab.settings, {"at": "quick"}, ("at",), kinds=("type",), message={"at": "size"}),
+    Case(lab.job, {"at": "quick"}, ("at",), kinds=("type",), message={"at": "size"}),
+]
+
+EXEMPT = {
+    f"{VL}.scenes.Scene": "a named triple; render and the captions check its parts against the world",
+    f"{VL}.scenes.SwapPairs": "a record made by swap_pairs",
+    f"{VL}.vqa.VQAData": "a record made by vqa_data",
+    f"{VL}.claims.Sizes": "a record made by sizes",
+    f"{VL}.claims.VisionLanguageResults": "a record made by measure",
+    f"{VL}.lab.LabSettings": "a record made by settings",
+    f"{VL}.scores.chance_scores": "no arguments",
+}
+
+
+@pytest.mark.parametrize("case, argument, kind", params(CASES))
+def test_vision_language_rejects_bad_input(case, argument, kind):
+    check_case(case, argument, kind)

@@ -1,0 +1,124 @@
+"""Chapter 5's claim rows, the measurements they rest on, and the lab's sizes, job and full-size configuration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from causal_lessons import claims as C
+from causal_lessons import runtime
+from causal_lessons.vision_language import claims as vl
+from causal_lessons.vision_language import lab
+from causal_lessons.vision_language.contrastive import (
+    fine_tune, pair_similarities, pretrain, toy_clip,
+)
+from causal_lessons.vision_language.prompts import prompt_tuning
+from causal_lessons.vision_language.scenes import swap_pairs
+
+
+@pytest.fixture(scope="module")
+def results():
+    return vl.measure()  # seeded and cached in the process: the doctests share it
+
+
+def test_the_bag_of_words_scores_exactly_zero_in_every_seed(results):
+    for metric in ("text", "image", "group"):
+        assert results.scores["bag_of_words"][metric] == [0.0] * len(results.sizes.seeds)
+
+
+def test_measurements_are_shares_over_every_seed(results):
+    n = len(results.sizes.seeds)
+    assert n >= 3
+    for name, by_metric in results.scores.items():
+        for values in by_metric.values():
+            assert len(values) == n and all(0 <= v <= 1 for v in values)
+    for table in (results.monotone, results.right_steps):
+        assert set(table) == {"bag_of_words", "order_aware", "control", "eqsim"}
+        assert all(0 <= v <= 1 for values in table.values() for v in values)
+    assert results.example["before"].shape == (2, 2) and results.example["images"].shape[0] == 2
+
+
+def test_text_encoders_are_matched_and_the_example_pair_is_a_swap(results):
+    p = results.params
+    assert abs(p["bag_of_words"] - p["order_aware"]) <= 0.01 * p["order_aware"]
+    c0, c1 = results.example["captions"]
+    assert sorted(c0.split()) == sorted(c1.split()) and c0 != c1
+    # The example's bag-of-words similarities tie the two captions, as the proof says.
+    bow = results.example["bag_of_words"]
+    assert np.array_equal(bow[0], bow[1])
+
+
+def test_prompts_start_together_and_zero_shot_stays_flat(results):
+    p = results.prompts
+    start = p[p.epoch == 0]
+    for seed, rows in start.groupby("seed"):
+        assert rows["base"].nunique() == 1 and rows["new"].nunique() == 1
+    zs = p[p.method == "zero-shot"].groupby("seed")[["base", "new"]].nunique()
+    assert (zs == 1).all().all()
+    summary = vl.prompt_summary(results)
+    assert summary["epochs"] == results.sizes.prompt_epochs
+
+
+def test_the_question_only_model_answers_the_prior(results):
+    q = results.vqa[results.vqa.model == "question_only"]
+    # In distribution it is right about as often as the skew; on the shifted split it is below chance.
+    assert np.allclose(q["in distribution"], results.sizes.skew, atol=0.05)
+    assert (q["shifted"] < 1 / results.sizes.world.n_colours).all()
+
+
+def test_claim_rows(results):
+    rows = vl.claims(results)
+    assert len(rows) == 5
+    for row in rows:
+        assert row.chapter == "vision_language" and row.verdict in C.VERDICTS
+        assert "toy proxy" in row.measured and "95% CI" in row.measured
+        assert "holds if" in row.rule
+        assert "talk" in row.claim
+    assert "held-out swap pairs" in rows[0].measured and "EqSim" in rows[0].measured
+    assert "new-class accuracy" in rows[2].measured and "zero-shot" in rows[2].measured
+    assert "parameters" in rows[4].measured
+
+
+def test_verdicts_follow_the_intervals(results):
+    rows = vl.claims(results)
+    sc = results.scores
+    gain = vl.difference(sc["eqsim"]["group"], sc["order_aware"]["group"])
+    control = vl.difference(sc["eqsim"]["group"], sc["control"]["group"])
+    parts = [C.above(gain, 0.0, "x").verdict, C.above(control, 0.0, "x").verdict]
+    assert rows[0].verdict == C.combine(parts)
+
+
+def test_difference_pairs_seeds_and_handles_one_seed():
+    iv = vl.difference([0.5, 0.7, 0.9], [0.4, 0.5, 0.6])
+    assert iv.value == pytest.approx(0.2) and iv.low < 0.2 < iv.high
+    one = vl.difference([0.9], [0.5])
+    assert (one.low, one.high) == (-1.0, 1.0)
+    with pytest.raises(ValueError, match="equal-length"):
+        vl.difference([0.1, 0.2], [0.1])
+
+
+@pytest.mark.parametrize("size", runtime.SIZES)
+def test_lab_settings_and_job(size):
+    cfg = lab.settings(size)
+    job = lab.job(size)
+    assert job.size == size and job.flops_per_step > 0
+    assert job.steps == 2 * cfg.pretrain_steps + 2 * cfg.fine_tune_steps + 2 * cfg.prompt_epochs
+    if size == "smoke":
+        assert cfg.world == lab.settings("full").world and cfg.pretrain_steps == runtime.SMOKE_STEPS
+    if size == "full":
+        assert job.flops_per_step > 100 * lab.job("quick").flops_per_step
+
+
+def test_the_full_size_lab_trains_a_step_of_everything():
+    """The smoke size: the full world, encoders and batches, two steps per loop."""
+    cfg = lab.settings("smoke")
+    world = cfg.world
+    assert world.size == 32 and world.n_relations == 4
+    model = toy_clip(world, "order_aware", cfg.width, cfg.embed, cfg.hidden, cfg.dim)
+    losses = pretrain(model, world, cfg.pretrain_steps, batch=cfg.batch, variants=2)
+    assert len(losses) == 2 and all(np.isfinite(losses))
+    assert len(fine_tune(model, world, cfg.fine_tune_steps, eqsim_weight=1.0, pool_per_family=2)) == 2
+    pairs = swap_pairs(world, 1, np.random.default_rng(0))
+    assert pair_similarities(model, pairs, world).shape == (len(world.test_families), 2, 2)
+    table = prompt_tuning(model, world, cfg.prompt_epochs, shots=2, test_per_class=2, eval_every=1)
+    assert int(table.epoch.max()) == 2

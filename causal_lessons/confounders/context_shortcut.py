@@ -256,7 +256,7 @@ def context_experiment(n_train: int, bias: float, seeds: list[int], steps: int =
     bias = check_probability(bias, "bias")
     rows = []
     for seed in tqdm(seeds, desc="seeds", disable=not progress):
-        train = make_context_images(n_train, bias, seed=seed)
+        train = make_context_images(n_train, bias, seed=seed).to(device)  # moved once for both methods
         confounded = make_context_images(n_test, bias, seed=10_000 + seed).to(device)
         intervened = make_context_images(n_test, 1.0 / N_CLASSES, seed=20_000 + seed).to(device)
         for method, weights in zip(METHODS, (None, ipw_weights(train.y, train.z))):

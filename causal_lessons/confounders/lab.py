@@ -64,7 +64,7 @@ def settings(at: str | None = None) -> LabSettings:
     --------
     >>> s = settings("quick")
     >>> s.n_train, s.steps, s.batch_size, len(s.seeds)
-    (3000, 400, 32, 3)
+    (3000, 300, 32, 3)
     >>> settings("smoke").steps, settings("smoke").channels == settings("full").channels
     (2, True)
     """
@@ -74,7 +74,7 @@ def settings(at: str | None = None) -> LabSettings:
         n_train=runtime.pick(3_000, 50_000, at=size),
         n_test=runtime.pick(2_000, 20_000, at=size),
         bias=0.9,
-        steps=runtime.steps(400, 2_000, at=size),
+        steps=runtime.steps(300, 2_000, at=size),
         batch_size=runtime.pick(32, 2_048, at=size),
         lr=3e-3,
         channels=runtime.pick(16, 64, at=size),
@@ -90,7 +90,7 @@ def job(at: str | None = None) -> runtime.Job:
     --------
     >>> j = job("quick")
     >>> j.steps, j.flops_per_step > 0
-    (2400, True)
+    (1800, True)
     >>> print(job("smoke"))  # doctest: +ELLIPSIS
     SmallCNN (...), plain and IPW, 1 seed at the smoke size: 4 training steps, ...
     """

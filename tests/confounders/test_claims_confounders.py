@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from causal_lessons.claims import FAILS, HOLDS, INCONCLUSIVE, PARTLY, Interval
+from causal_lessons.claims import FAILS, HOLDS, PARTLY, Interval
 from causal_lessons.confounders.claims import ConfounderResults, claims, measure, measure_settings
 
 
@@ -40,7 +40,8 @@ def test_bootstrap_intervals_over_images(res):
 def test_skipped_strata_are_counted(res):
     sink = res.pairs[("sink", "hair drier")]
     assert sink.n_skipped + len(sink.strata) == 78
-    assert 0.5 < sink.skipped_share < 1
+    # 44 of the 78 strata never occur with a hair drier; they hold about a third of the prior mass.
+    assert sink.n_skipped == 44 and 0.3 < sink.skipped_share < 0.4
 
 
 def test_scene_world_numbers(res):
@@ -72,7 +73,7 @@ def test_verdicts_follow_from_the_intervals(res):
     rows = claims(res)
     assert [r.verdict for r in rows] == [PARTLY, FAILS, HOLDS, PARTLY, FAILS, FAILS, FAILS]
     assert "0.3985" in rows[1].measured and "0.39 +- 0.005" in rows[1].rule
-    assert "2.43 (95% CI" in rows[3].measured and INCONCLUSIVE not in rows[3].rule
+    assert "2.43 (95% CI" in rows[3].measured and "3 +- 0.5" in rows[3].rule
     assert "toy proxy" in rows[4].measured and "toy proxy" in rows[6].measured
     assert all(r.chapter == "confounders" for r in rows)
 

@@ -84,12 +84,14 @@ def colourise(shapes: torch.Tensor, colours: torch.Tensor, where: str = "backgro
     """
     if where not in {"background", "foreground"}:
         raise ValueError(f"where must be 'background' or 'foreground', got {where!r}")
-    if not isinstance(shapes, torch.Tensor) or shapes.ndim != 3:
-        raise ValueError("shapes must be a tensor of shape (n, H, W)")
+    if not isinstance(shapes, torch.Tensor) or shapes.ndim != 3 or shapes.shape[0] == 0:
+        raise ValueError("shapes must be a non-empty tensor of shape (n, H, W)")
     if not torch.isfinite(shapes).all():
         raise ValueError("shapes must hold only finite numbers (no NaN or inf)")
     if not isinstance(colours, torch.Tensor) or colours.shape != shapes.shape[:1]:
         raise ValueError(f"colours must be a tensor of shape ({shapes.shape[0]},), one index per shape")
+    if colours.is_floating_point() or colours.is_complex() or colours.dtype == torch.bool:
+        raise ValueError(f"colours must hold integer indices into the palette, got dtype {colours.dtype}")
     if palette.ndim != 2 or palette.shape[1] != 3:
         raise ValueError(f"palette must have shape (k, 3), got {tuple(palette.shape)}")
     if len(colours) and (int(colours.min()) < 0 or int(colours.max()) >= len(palette)):

@@ -12,6 +12,12 @@ For a 0/1 label matrix :math:`L` (images by classes):
 
   where :math:`P(z)` is the image frequency of :math:`z` and :math:`S` the strata with :math:`\#(X, z) > 0`.
 
+  **Positivity is dropped silently.** Backdoor adjustment needs :math:`P(Y \mid X, z)` in *every* stratum; where
+  :math:`X` never occurs with :math:`z` (:math:`\#(X, z) = 0`, positivity fails) the estimator does not stop: it
+  leaves the stratum out and renormalises :math:`P(z)` over the rest, so the estimate averages over the strata in
+  which :math:`X` happens to occur, not over all of them. :func:`skipped_strata` lists what was left out (for a
+  hair drier on COCO train2014, most of the strata).
+
 The whole :math:`K \times K` table needs the three-way counts :math:`T_{xzy} = \#(x, z, y)`; they come from one
 matrix product per class :math:`x` (the rows containing :math:`x`, :math:`L_x^\top L_x`), never from a loop over
 pairs.
@@ -20,7 +26,8 @@ pairs.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -190,14 +197,17 @@ def interventional_matrix(labels: Any) -> np.ndarray:
 
 
 def stratum_table(labels: Any, y: Class, x: Class, names: Sequence[str] | None = None) -> pd.DataFrame:
-    r"""Each stratum :math:`z \notin \{X, Y\}` of the VC R-CNN estimate: :math:`\#(X, z)`, :math:`P(z)`,
-    :math:`P(Y \mid X, z)`, its renormalised weight and its contribution (contributions sum to the estimate).
+    r"""Each stratum :math:`z \notin \{X, Y\}` that enters the VC R-CNN estimate: the counts
+    :math:`\#(X, z)` and :math:`\#(X, z, Y)`, :math:`P(z)`, :math:`P(Y \mid X, z)`, its renormalised weight and
+    its contribution (contributions sum to the estimate).
+
+    Strata with :math:`\#(X, z) = 0` are left out (see the module docstring; :func:`skipped_strata` lists them).
 
     Examples
     --------
     >>> t = stratum_table([[1, 1, 1], [1, 0, 1], [0, 1, 0], [1, 1, 0]], 1, 0)
-    >>> float(t["contribution"].sum())
-    0.5
+    >>> float(t["contribution"].sum()), t["#(x, z, y)"].tolist()
+    (0.5, [1])
     """
     matrix, names, xi, yi, has_x = _resolve_pair(labels, y, x, names, "P(Y | do(X))")
     k = matrix.shape[1]
@@ -213,11 +223,80 @@ def stratum_table(labels: Any, y: Class, x: Class, names: Sequence[str] | None =
     return pd.DataFrame({
         "z": [names[z] if names else z for z in strata],
         "#(x, z)": n_xz[strata],
+        "#(x, z, y)": n_xzy[strata],
         "P(z)": prior[strata],
         "P(y | x, z)": p_y,
         "weight": weights,
         "contribution": weights * p_y,
     })
+
+
+def skipped_strata(labels: Any, y: Class, x: Class, names: Sequence[str] | None = None) -> pd.DataFrame:
+    r"""The strata :math:`z \notin \{X, Y\}` that VC R-CNN's estimate leaves out because :math:`X` never occurs
+    with them (:math:`\#(X, z) = 0`: positivity fails), with their image frequency :math:`P(z)`.
+
+    Their total :math:`P(z)` is the prior mass the renormalisation hands to the other strata.
+
+    Examples
+    --------
+    >>> t = skipped_strata([[1, 1, 0, 0], [0, 0, 1, 1], [1, 0, 1, 0]], 1, 0)
+    >>> t["z"].tolist(), round(float(t["P(z)"].sum()), 3)
+    ([3], 0.333)
+    """
+    matrix, names, xi, yi, has_x = _resolve_pair(labels, y, x, names, "P(Y | do(X))")
+    n_xz = matrix[has_x].sum(0, dtype=np.int64)
+    prior = matrix.mean(0)
+    strata = [z for z in range(matrix.shape[1]) if z not in (xi, yi) and n_xz[z] == 0]
+    return pd.DataFrame({"z": [names[z] if names else z for z in strata], "P(z)": prior[strata]})
+
+
+def resampled_pair(labels: Any, y: Class, x: Class,
+                   names: Sequence[str] | None = None) -> Callable[[np.ndarray], tuple[float, float]]:
+    r"""A fast function of resampled images for a bootstrap over images: ``stat(idx)`` returns
+    :math:`(P(Y \mid X), \text{VC R-CNN's } P(Y \mid do(X)))` computed on the images ``labels[idx]``
+    (``idx`` with repeats, as a bootstrap draws them).
+
+    It equals ``(conditional(labels[idx], y, x), interventional(labels[idx], y, x))`` without building
+    ``labels[idx]``: each image's multiplicity :math:`w_i` weights the counts, the prior comes from one sparse
+    product :math:`L^\top w`, and only the images containing :math:`X` enter the strata counts. Values that are
+    undefined on a resample (``x`` absent, no stratum) are NaN.
+
+    Examples
+    --------
+    >>> L = np.array([[1, 1, 1], [1, 0, 1], [0, 1, 0], [1, 1, 0]])
+    >>> stat = resampled_pair(L, 1, 0)
+    >>> stat(np.arange(4)) == (conditional(L, 1, 0), interventional(L, 1, 0))
+    True
+    >>> [round(v, 3) for v in stat(np.array([0, 0, 1, 2]))]  # image 0 twice, image 3 left out
+    [0.667, 0.667]
+    """
+    from scipy import sparse
+
+    matrix, _, xi, yi, has_x = _resolve_pair(labels, y, x, names, "P(Y | do(X))")
+    n, k = matrix.shape
+    columns = sparse.csr_matrix(matrix.T.astype(np.float64))  # (K, n): L^T w in one sparse product
+    rows_x = np.flatnonzero(has_x)
+    with_x = matrix[rows_x].astype(np.float64)
+    y_in_x = with_x[:, yi]
+    others = np.ones(k, dtype=bool)
+    others[[xi, yi]] = False
+
+    def stat(idx: np.ndarray) -> tuple[float, float]:
+        w = np.bincount(np.asarray(idx), minlength=n).astype(np.float64)
+        w_x = w[rows_x]
+        n_x = w_x.sum()
+        if n_x == 0:
+            return math.nan, math.nan
+        n_xz = w_x @ with_x
+        n_xzy = (w_x * y_in_x) @ with_x
+        enter = others & (n_xz > 0)
+        if not enter.any():
+            return float(n_xzy[yi] / n_x), math.nan
+        prior = columns @ w
+        p = prior[enter]
+        return float(n_xzy[yi] / n_x), float(p @ (n_xzy[enter] / n_xz[enter]) / p.sum())
+
+    return stat
 
 
 def interventional(labels: Any, y: Class, x: Class, names: Sequence[str] | None = None) -> float:
@@ -230,6 +309,27 @@ def interventional(labels: Any, y: Class, x: Class, names: Sequence[str] | None 
     0.4
     """
     return float(stratum_table(labels, y, x, names)["contribution"].sum())
+
+
+def _as_1d(value: Any, name: str) -> np.ndarray:
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a 1-D array, got a {type(value).__name__}")
+    arr = np.asarray(value)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    return arr
+
+
+def _check_strata(strata: np.ndarray, name: str) -> None:
+    """Strata are labels: a NaN would silently become a stratum of its own, an inf is no stratum either."""
+    if strata.dtype.kind == "f" and not np.isfinite(strata).all():
+        raise ValueError(f"{name} must not hold NaN or inf: every unit needs a stratum")
+    if strata.dtype.kind == "O" and pd.isna(strata).any():
+        raise ValueError(f"{name} must not hold NaN or None: every unit needs a stratum")
+    if strata.dtype.kind == "c":
+        raise TypeError(f"{name} must hold stratum labels (integers or strings), got complex numbers")
 
 
 def backdoor(x: Any, y: Any, z: Any, x_value: int = 1) -> float:
@@ -249,7 +349,8 @@ def backdoor(x: Any, y: Any, z: Any, x_value: int = 1) -> float:
     ------
     ValueError
         If some stratum never has ``x == x_value`` (positivity fails: the formula needs
-        :math:`P(Y \mid X=x, z)` for every :math:`z` with :math:`P(z) > 0`).
+        :math:`P(Y \mid X=x, z)` for every :math:`z` with :math:`P(z) > 0`), or if ``z`` holds NaN (it would
+        otherwise become a stratum of its own).
 
     Examples
     --------
@@ -257,15 +358,15 @@ def backdoor(x: Any, y: Any, z: Any, x_value: int = 1) -> float:
     >>> backdoor(x, y, z)
     0.5
     """
-    xs, ys = np.asarray(x), np.asarray(y)
-    zs = np.asarray(z)
-    if xs.ndim != 1 or xs.shape != ys.shape or xs.shape != zs.shape:
-        raise ValueError(f"x, y and z must be 1-D of the same length, got shapes {xs.shape}, {ys.shape}, {zs.shape}")
-    if xs.size == 0:
-        raise ValueError("x, y and z must not be empty")
+    xs, ys, zs = (_as_1d(v, name) for v, name in ((x, "x"), (y, "y"), (z, "z")))
+    if xs.shape != ys.shape or xs.shape != zs.shape:
+        raise ValueError(f"x, y and z must have the same length, got {len(xs)}, {len(ys)} and {len(zs)}")
     for name, arr in (("x", xs), ("y", ys)):
-        if not np.isin(arr, (0, 1)).all():
+        if not np.issubdtype(arr.dtype, np.number) or not np.isin(arr, (0, 1)).all():
             raise ValueError(f"{name} must hold only 0 and 1")
+    _check_strata(zs, "z")
+    if not isinstance(x_value, (int, np.integer)) or isinstance(x_value, bool) or x_value not in (0, 1):
+        raise ValueError(f"x_value must be 0 or 1, got {x_value!r}")
     strata, inverse = np.unique(zs, return_inverse=True)
     treated = xs == x_value
     n_treated = np.bincount(inverse, weights=treated, minlength=len(strata))
@@ -291,9 +392,12 @@ def backdoor_matrix(labels: Any, strata: Any) -> np.ndarray:
     np.float64(0.25)
     """
     matrix = as_label_matrix(labels)
+    if isinstance(strata, (str, bytes)):
+        raise TypeError(f"strata must be a 1-D array with one entry per image, got a {type(strata).__name__}")
     strata = np.asarray(strata)
     if strata.shape != (matrix.shape[0],):
         raise ValueError(f"strata must have one entry per image ({matrix.shape[0]}), got shape {strata.shape}")
+    _check_strata(strata, "strata")
     values, inverse = np.unique(strata, return_inverse=True)
     k = matrix.shape[1]
     table = np.zeros((k, k))

@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import arrays
 
 from causal_lessons.confounders.cooccurrence import (
     backdoor, backdoor_matrix, class_index, conditional, conditional_matrix, interventional,
-    interventional_matrix, stratum_table, three_way_counts,
+    interventional_matrix, resampled_pair, skipped_strata, stratum_table, three_way_counts,
 )
 from causal_lessons.datasets import load_coco_labels
 from causal_lessons.correlation.dowhy_steps import four_steps
@@ -95,6 +95,41 @@ def test_stratum_contributions_sum_to_the_estimate(train2014):
     assert table["weight"].sum() == pytest.approx(1.0)
     assert table["contribution"].sum() == pytest.approx(interventional(train2014, "person", "toilet"))
     assert not {"person", "toilet"} & set(table["z"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(labels=arrays(np.uint8, st.tuples(st.integers(3, 30), st.integers(3, 5)), elements=st.integers(0, 1)),
+       seed=st.integers(0, 10_000))
+def test_resampled_statistic_equals_recomputing_on_the_resample(labels, seed):
+    labels[0, :] = 1  # x = column 0 occurs with every stratum at least once
+    idx = np.random.default_rng(seed).integers(0, len(labels), len(labels))
+    stat = resampled_pair(labels, 1, 0)
+    resampled = labels[idx]
+    if not resampled[:, 0].any():
+        assert np.isnan(stat(idx)).all()
+        return
+    assoc, adjusted = stat(idx)
+    assert assoc == pytest.approx(conditional(resampled, 1, 0))
+    try:
+        expected = interventional(resampled, 1, 0)
+    except ValueError:
+        assert np.isnan(adjusted)
+    else:
+        assert adjusted == pytest.approx(expected)
+
+
+def test_skipped_strata_complete_the_strata_that_enter(train2014):
+    for y, x in (("sink", "hair drier"), ("person", "toilet"), ("mouse", "keyboard")):
+        entered, skipped = stratum_table(train2014, y, x), skipped_strata(train2014, y, x)
+        assert len(entered) + len(skipped) == 78 and not set(entered["z"]) & set(skipped["z"])
+        assert (entered["#(x, z)"] > 0).all() and (entered["#(x, z, y)"] <= entered["#(x, z)"]).all()
+    assert len(skipped_strata(train2014, "sink", "hair drier")) == 44
+
+
+def test_a_nan_stratum_is_refused():
+    # A NaN in z used to become a stratum of its own and give a number.
+    with pytest.raises(ValueError, match="z must not hold NaN"):
+        backdoor([1, 0, 1, 0], [1, 0, 0, 1], [0.0, 0.0, float("nan"), float("nan")])
 
 
 TESTED = [("sink", "hair drier"), ("person", "toilet"), ("mouse", "keyboard"), ("car", "traffic light"),

@@ -187,7 +187,17 @@ def build(slug: str, out: Path | None = None, *, folder: Path | None = None, sou
     title = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
     nb.cells.insert(title + 1, setup)
     nbformat.write(nb, student)
+    format_notebook(student)
     return out
+
+
+def format_notebook(path: Path) -> None:
+    """Format a notebook's code cells as the book's column wants them (``ruff format``, 88 characters): the student
+    notebook is also a page of the book."""
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        raise RuntimeError("ruff is needed to format the student notebook: pip install -e '.[grade]'")
+    subprocess.run([ruff, "format", "--quiet", "--no-cache", "--line-length=88", str(path)], check=True)
 
 
 def book_page_path(slug: str) -> Path:

@@ -30,10 +30,12 @@ def ruff() -> str:
 
 
 def code_cells(path: Path) -> list[str]:
-    """The code cells of a notebook page, ``.ipynb`` or MyST markdown (read by jupytext, as the book build does)."""
+    """The code cells a reader sees on a notebook page, ``.ipynb`` or MyST markdown (read by jupytext, as the book
+    build does); cells tagged ``remove-cell`` (set-up, glue) are not on the page."""
     import jupytext
 
-    return [cell.source for cell in jupytext.read(path).cells if cell.cell_type == "code"]
+    return [cell.source for cell in jupytext.read(path).cells
+            if cell.cell_type == "code" and "remove-cell" not in cell.metadata.get("tags", [])]
 
 
 def format_problems(path: Path, tmp: Path) -> list[str]:

@@ -49,7 +49,8 @@ def test_every_chapter_uses_its_slug_everywhere():
     for slug in slugs:
         for place in (f"book/{slug}/index.md", f"book/{slug}/lab.ipynb", f"exercises/{slug}/{slug}.ipynb",
                       f"exercises/{slug}/wrong_answers.yml", f"causal_lessons/{slug}/__init__.py",
-                      f"causal_lessons/{slug}/claims.py"):
+                      f"causal_lessons/{slug}/claims.py", f"causal_lessons/{slug}/lab.py",
+                      f"exercises/{slug}/right_answers.yml", f"book/{slug}/exercise.ipynb"):
             assert (ROOT / place).is_file(), f"chapter {slug!r} lacks {place}"
         assert list((ROOT / "tests" / slug).glob("test_*.py")), f"chapter {slug!r} has no tests/{slug}/"
         doc = ast.get_docstring(ast.parse((PACKAGE / slug / "__init__.py").read_text())) or ""
@@ -58,6 +59,9 @@ def test_every_chapter_uses_its_slug_everywhere():
         claims = ast.parse((PACKAGE / slug / "claims.py").read_text())
         names = {n.name for n in claims.body if isinstance(n, ast.FunctionDef)}
         assert {"measure", "claims"} <= names, f"causal_lessons/{slug}/claims.py needs measure() and claims()"
+        lab = ast.parse((PACKAGE / slug / "lab.py").read_text())
+        names = {n.name for n in lab.body if isinstance(n, ast.FunctionDef)}
+        assert {"settings", "job"} <= names, f"causal_lessons/{slug}/lab.py needs settings() and job()"
 
 
 def test_no_chapter_folder_is_missing_from_the_book():

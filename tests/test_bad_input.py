@@ -15,7 +15,7 @@ import pytest
 
 import causal_lessons
 from bad_input import Case, check_case, params
-from causal_lessons import claims, diagrams, notebook, runtime
+from causal_lessons import _checks, claims, datasets, diagrams, notebook, runtime
 
 TESTS = Path(__file__).resolve().parent
 
@@ -46,6 +46,15 @@ CASES = [
     Case(runtime.size, {"override": "quick"}, ("override",), kinds=("type",), message={"override": "size"}),
     Case(runtime.count_flops, {"step": lambda: None}, ("step",), kinds=("type",)),
     Case(notebook.glue, {"name": "x", "value": 1}, ("name",), kinds=("type",)),
+    Case(datasets.load_coco_labels, {"split": "val2017"}, ("split",), kinds=("type", "unknown")),
+    Case(datasets.load_voc_labels, {"split": "test"}, ("split",), kinds=("type", "unknown")),
+    Case(datasets.load_text, {"name": "alice"}, ("name",), kinds=("type", "unknown")),
+    Case(datasets.data_path, {"filename": "chocolate_nobel.csv"}, ("filename",), kinds=("type", "unknown")),
+    Case(_checks.as_1d_float, {"value": [1.0, 2.0], "name": "xs"}, ("value",), message={"value": "xs"}),
+    Case(_checks.check_probability, {"value": 0.5, "name": "p"}, ("value",), kinds=("type",),
+         message={"value": "p"}),
+    Case(_checks.check_positive_int, {"value": 3, "name": "n"}, ("value",), kinds=("type",),
+         message={"value": "n"}),
     Case(notebook.key_result, {"what": "accuracy", "value": 0.9}, ("what", "value"), kinds=("nan", "inf", "type")),
 ]
 
@@ -58,6 +67,10 @@ EXEMPT = {
     "causal_lessons.claims.Finding": "a record made by above/below/within",
     "causal_lessons.claims.cached": "a decorator",
     "causal_lessons.notebook.setup": "a seed only, checked by runtime.seed_everything",
+    "causal_lessons.datasets.load_chocolate_nobel": "no arguments",
+    "causal_lessons.datasets.load_coco_cooccurrence_mlgcn": "no arguments",
+    "causal_lessons.datasets.verify_all": "no arguments",
+    "causal_lessons.datasets.LabelSet": "a record made by the loaders",
 }
 
 

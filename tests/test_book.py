@@ -292,7 +292,7 @@ def _fixture_page(folder: Path) -> Path:
     (images / "fork.svg").write_bytes(line.pipe(format="svg"))
     fig, ax = plt.subplots(figsize=(9, 3), dpi=100)  # 900 px, 1x: wider than the column and not retina
     ax.plot([0, 1], [0, 1])
-    fig.savefig(images / "wide.png")
+    fig.savefig(images / "wide.png", dpi=100)  # explicit: the rcParams of other tests do not apply
     plt.close(fig)
     long_code = "result = " + " + ".join(f"value_{i}" for i in range(14))
     page = folder / "page.html"
@@ -364,7 +364,7 @@ def test_the_figure_checks_pass_a_good_figure(tmp_path, browser):
     (tmp_path / "_images").mkdir()
     fig, ax = plt.subplots(figsize=(6, 3), dpi=200)  # retina: 1200 px drawn at 600 CSS px
     ax.plot([0, 1], [0, 1])
-    fig.savefig(tmp_path / "_images" / "good.png")
+    fig.savefig(tmp_path / "_images" / "good.png", dpi=200)
     plt.close(fig)
     page = tmp_path / "page.html"
     page.write_text("""<!DOCTYPE html><html><body style="margin:0"><button class="search-button-field">Search</button>

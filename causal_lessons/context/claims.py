@@ -1,9 +1,11 @@
-"""Chapter 4's rows of the claim check, measured once by :func:`measure` and judged by :func:`claims`.
+"""Chapter 4's rows of the claim check, measured once by :func:`~causal_lessons.context.claims.measure` and
+judged by :func:`~causal_lessons.context.claims.claims`.
 
 Everything is measured on coloured digits (:mod:`~causal_lessons.context.coloured_digits`): a toy proxy of
 Arjovsky et al.'s coloured MNIST built from scikit-learn's 1,797 digits, with the paper's label noise and
-colour strengths. Accuracies are means over seeds with Student's *t* intervals (:func:`~causal_lessons.claims.
-over_seeds`); differences between methods are paired by seed (the same data and initialisation).
+colour strengths. Accuracies are means over seeds with Student's *t* intervals
+(:func:`~causal_lessons.claims.over_seeds`); differences between methods are paired by seed (the same data and
+initialisation).
 """
 
 from __future__ import annotations

@@ -71,11 +71,13 @@ if (!art) return null;
 const cs = getComputedStyle(art), ar = art.getBoundingClientRect();
 const left = ar.left + parseFloat(cs.paddingLeft), right = ar.right - parseFloat(cs.paddingRight);
 const text = e => (e.innerText || e.textContent || '').trim().replace(/\s+/g, ' ');
+// Cut by code points: a cut through a surrogate pair (MathJax's italic letters) cannot be sent back to Python.
+const cut = (s, n) => Array.from(s).slice(0, n).join('');
 const describe = el => {
   let s = el.tagName.toLowerCase();
   if (el.id) s += '#' + el.id;
   if (el.classList.length) s += '.' + Array.from(el.classList).slice(0, 3).join('.');
-  const t = text(el).slice(0, 70);
+  const t = cut(text(el), 70);
   return t ? `${s} "${t}"` : s;
 };
 const scrolls = el => /(auto|scroll)/.test(getComputedStyle(el).overflowX);
@@ -91,8 +93,8 @@ for (const el of art.querySelectorAll('*')) {
   if (!boxed) wide.add(el);
 }
 const math = el => {
-  try { return MathJax.startup.document.getMathItemsWithin(el)[0].math.slice(0, 80); }
-  catch (e) { return text(el).slice(0, 80); }
+  try { return cut(MathJax.startup.document.getMathItemsWithin(el)[0].math, 80); }
+  catch (e) { return cut(text(el), 80); }
 };
 const figures = Array.from(art.querySelectorAll('img')).filter(i => !i.closest('.colab-badge')).map(i => {
   const fig = i.closest('figure'), number = fig && fig.querySelector('figcaption .caption-number');
@@ -115,9 +117,9 @@ return {
   wide: Array.from(wide).filter(el => !wide.has(el.parentElement))
     .map(el => [describe(el), Math.round(el.getBoundingClientRect().width)]),
   input_scroll: Array.from(art.querySelectorAll('.cell_input pre')).filter(e => e.scrollWidth > e.clientWidth + 1)
-    .map(e => longest(e).trim().slice(0, 100)),
+    .map(e => cut(longest(e).trim(), 100)),
   output_scroll: Array.from(art.querySelectorAll('.cell_output pre')).filter(e => e.scrollWidth > e.clientWidth + 1)
-    .map(e => longest(e).trim().slice(0, 100)),
+    .map(e => cut(longest(e).trim(), 100)),
   math_scroll: Array.from(art.querySelectorAll('mjx-container[display="true"]'))
     .filter(e => e.scrollWidth > e.clientWidth + 1).map(math),
   figures: figures,

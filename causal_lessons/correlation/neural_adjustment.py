@@ -57,8 +57,10 @@ def binary_confounded_scm(confounding: float = 1.5) -> SCM:
     r"""The lab's nonlinear world: :math:`Z \to X`, :math:`Z \to Y`, :math:`X \to Y`, binary :math:`X, Y`.
 
     .. math::
-        Z := U_Z,\quad X := \mathbb 1[\gamma Z + U_X > 0],\quad
-        Y := \mathbb 1[\tanh(2X - 1) + \tanh(2Z) + 0.5 Z^2 - 0.5 + U_Y > 0]
+        \begin{aligned}
+        Z &:= U_Z, \qquad X := \mathbb 1[\gamma Z + U_X > 0], \\
+        Y &:= \mathbb 1[\tanh(2X - 1) + \tanh(2Z) + 0.5 Z^2 - 0.5 + U_Y > 0]
+        \end{aligned}
 
     with :math:`\gamma` = ``confounding`` and standard normal noises.
 

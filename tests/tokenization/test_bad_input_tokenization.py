@@ -25,6 +25,7 @@ CASES = [
     Case(token_stats.rank_frequency, {"tokens": [3, 1, 3]}, ("tokens",)),
     Case(token_stats.zipf_fit, {"tokens": [0, 0, 1, 2], "ranks": (1, 3)}, ("tokens", "ranks")),
     Case(token_stats.zipf_slope, {"tokens": [0, 0, 1, 2], "ranks": (1, 3)}, ("tokens", "ranks")),
+    Case(token_stats.zipf_mle, {"tokens": [0, 0, 1, 2]}, ("tokens",)),
     Case(token_stats.unigram_entropy, {"tokens": [0, 1, 1]}, ("tokens",)),
     Case(token_stats.unigram_entropy, {"counts": [2, 1]}, ("counts",)),
     Case(token_stats.bigram_cross_entropy, {"train": SEQS[:3], "test": SEQS[3:], "k": 3, "alpha": 0.1,

@@ -3,9 +3,9 @@
 
 The questions are the papers' (the talk builds on them, but does not measure them): whether word and visual tokens
 follow Zipf's law and how their entropies compare (Chan et al., 2024), and whether shuffling spatial image tokens
-matters as little as DDT (Pan et al., 2025) reports. Every comparison is at equal vocabulary size (64: the 63 most
-frequent words plus UNK, against 64 k-means patch codes) and on equally many sequences of 64 tokens, and every
-estimate carries a 95% bootstrap interval.
+matters as little as DDT (Pan et al., 2025) reports. Every comparison is at equal vocabulary size V (the V - 1 most
+frequent words plus UNK, or V byte-pair word pieces with no UNK, against V k-means patch codes) and on equally many
+sequences of 64 tokens, and every estimate carries a 95% bootstrap interval.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from ..claims import FAILS, HOLDS, PARTLY, VERDICTS, Claim, Interval, above, bel
 from ..datasets import load_text
 from .token_stats import OrderGap, order_gap, rank_frequency, unigram_entropy, zipf_fit, zipf_mle
 from .tokenizers import (
-    CoarseToFineTokenizer, PatchTokenizer, codebook_usage, load_photos, prefix_errors, random_crops, word_tokens,
-    words_to_ids,
+    CoarseToFineTokenizer, PatchTokenizer, bpe_ids, codebook_usage, load_photos, prefix_errors, random_crops,
+    word_tokens, words_to_ids,
 )
 
 #: Vocabulary sizes at which words (the V - 1 most frequent + UNK) and k-means patch tokens (K = V) are compared.
@@ -95,6 +95,7 @@ class TokenizationResults:
     patch_fits: dict[int, tuple[float, float]]
     patch_slopes: dict[int, Interval]
     comparisons: dict[int, Comparison]
+    bpe_comparisons: dict[int, Comparison]
     normalised_gap: OrderGap
     normalised_ci: Interval
     normalised_ratio: Interval
@@ -209,6 +210,13 @@ def measure(n_fit: int | None = None) -> TokenizationResults:
         capped, _ = words_to_ids(words, vocab_size=size)
         text_seqs = capped[: n_seq * LENGTH].reshape(n_seq, LENGTH)
         comparisons[size] = _compare(text_seqs, tokens[size], size, float(np.mean(capped == size - 1)))
+    bpe_comparisons = {}
+    for size in SIZES:
+        # Word pieces with no UNK: more tokens than words, so n_seq sequences spread evenly over the text.
+        pieces, _ = bpe_ids(words, size)
+        all_seqs = pieces[: len(pieces) // LENGTH * LENGTH].reshape(-1, LENGTH)
+        picked = all_seqs[np.linspace(0, len(all_seqs) - 1, n_seq).round().astype(int)]
+        bpe_comparisons[size] = _compare(picked, tokens[size], size, 0.0)
 
     normalised = PatchTokenizer(k=SIZES[0], normalise=True).fit(fit_crops)
     c2f = CoarseToFineTokenizer(k=SIZES[0]).fit(fit_crops)
@@ -234,7 +242,7 @@ def measure(n_fit: int | None = None) -> TokenizationResults:
         n_fit_crops=n_fit,
         patches=patches, patch_freq={k: rank_frequency(t.ravel()) for k, t in tokens.items()},
         patch_fits={k: zipf_fit(t.ravel(), (1, k)) for k, t in tokens.items()}, patch_slopes=slopes,
-        comparisons=comparisons, normalised_gap=normalised_gap, normalised_ratio=normalised_ratio,
+        comparisons=comparisons, bpe_comparisons=bpe_comparisons, normalised_gap=normalised_gap, normalised_ratio=normalised_ratio,
         normalised_ci=_paired_bootstrap(normalised_gap.normalised, len(normalised_gap.lengths)), c2f_gap=c2f_gap,
         c2f_ci=_paired_bootstrap(c2f_gap.normalised, len(c2f_gap.lengths)), c2f_stats=c2f_stats, prefixes=PREFIXES,
         raster_errors=prefix_errors(raster, crops, [min(n, LENGTH) for n in PREFIXES]),
@@ -273,6 +281,8 @@ def claims(results: TokenizationResults | None = None) -> list[Claim]:
            for v in SIZES]
     ddt.append(below(res.normalised_ratio, DDT_RATIO,
                      f"normalised order gap of contrast-normalised patch tokens / of words, V = {small}"))
+    ddt += [below(res.bpe_comparisons[v].ratio, DDT_RATIO,
+                  f"normalised order gap of patch tokens / of BPE word pieces, V = {v}") for v in SIZES]
     verdict = combine([f.verdict for f in ddt])
     n_test = len(res.comparisons[small].words.lengths)
     unk = ", ".join(f"{c.unk_share:.0%} at V = {v}" for v, c in res.comparisons.items())
@@ -295,14 +305,19 @@ def claims(results: TokenizationResults | None = None) -> list[Claim]:
                          for v in SIZES),
                        *(above(res.comparisons[v].entropy_gain, 0.0,
                                f"entropy of patch tokens minus words, V = {v} (bits per token)", 2) for v in SIZES),
+                       *(above(res.bpe_comparisons[v].entropy_gain, 0.0,
+                               f"entropy of patch tokens minus BPE word pieces, V = {v} (bits per token)", 2)
+                         for v in SIZES),
                    ], f"k-means patch tokens of {res.n_sequences} other 32 x 32 {photos}; words capped at V - 1 + "
-                      f"UNK against K = V codes (UNK = {unk} of the word tokens, which caps the words' entropy); "
+                      f"UNK (UNK = {unk} of the word tokens, which caps the words' entropy), and UNK-free BPE word "
+                      f"pieces learned on the text with V symbols, against K = V codes; "
                       "Zipf slopes by least squares on log rank-frequency (an approximation: the slope depends on "
                       "the rank range), jackknife over crops; entropies: bootstrap over crops and chunks"),
         make_claim("tokenization", "Shuffling spatial image tokens barely matters, unlike shuffling words "
                    "(DDT, Pan et al. 2025, from LLM training curves)", ddt,
                    f"{ddt_wording(verdict)} (held-out bigram models with smoothing chosen on validation "
-                   f"sequences; V - 1 words + UNK (UNK = {unk} of the word tokens) against K = V raw or "
+                   f"sequences; V - 1 words + UNK (UNK = {unk} of the word tokens) or V BPE word pieces "
+                   f"({res.n_sequences} sequences spread over the text), against K = V raw or "
                    f"contrast-normalised k-means patch tokens of {photos}; {n_test} test sequences of {LENGTH} "
                    "tokens each; the intervals are test-sampling only: a bootstrap over the test sequences, with "
                    "the split, the smoothing and the shuffle fixed)"),

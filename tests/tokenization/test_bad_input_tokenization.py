@@ -36,6 +36,8 @@ CASES = [
     Case(tokenizers.word_tokens, {"text": "Alice was beginning"}, ("text",), kinds=TYPE),
     Case(tokenizers.words_to_ids, {"words": ["a", "b"]}, ("words",)),
     Case(tokenizers.words_to_ids, {"words": ["a", "b"], "vocab_size": 5}, ("vocab_size",), kinds=TYPE),
+    Case(tokenizers.bpe_ids, {"words": ["ab", "b"], "vocab_size": 4}, ("words",)),
+    Case(tokenizers.bpe_ids, {"words": ["ab", "b"], "vocab_size": 4}, ("vocab_size",), kinds=TYPE),
     Case(lambda images: tokenizers.PatchTokenizer(k=4).fit(images), {"images": CROPS}, ("images",),
          target=f"{T}.tokenizers.PatchTokenizer"),
     Case(lambda images: PATCH.encode(images), {"images": CROPS}, ("images",),

@@ -356,8 +356,8 @@ def claims(results: VisionLanguageResults | None = None) -> list[Claim]:
             # ProGrad's claim is that it prevents forgetting; where CoOp did not forget there is nothing to
             # prevent, and removing the part of a step that conflicts with zero-shot must cost accuracy when
             # zero-shot is the worse predictor.
-            tested = [Finding(f"{f.measured} (premise not met: CoOp did not forget here, new-class CoOp minus "
-                              f"zero-shot = {forgot.text(3)})",
+            tested = [Finding(f"{f.measured} (premise not established: CoOp is not shown to forget here, "
+                              f"new-class CoOp minus zero-shot = {forgot.text(3)})",
                               f"{f.rule}; inconclusive whenever CoOp-minus-zero-shot on new classes is not below 0",
                               INCONCLUSIVE) for f in tested]
         prograd += tested

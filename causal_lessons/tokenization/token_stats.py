@@ -1,7 +1,8 @@
 r"""Statistics of token sequences, whatever produced them (words, image patches, multi-scale codes).
 
 - :func:`rank_frequency`, :func:`zipf_fit` and :func:`zipf_slope`: the least-squares line of
-  :math:`\log f_r` against :math:`\log r` (Zipf's law predicts a slope near :math:`-1` for words);
+  :math:`\log f_r` against :math:`\log r` (Zipf's law predicts a slope near :math:`-1` for words), an
+  approximation whose method error :func:`zipf_mle` (maximum likelihood) measures;
 - :func:`unigram_entropy`: :math:`H = -\sum_k p_k \log_2 p_k` bits per token, from tokens or from counts;
 - :func:`bigram_cross_entropy` and :func:`order_gap`: how much adjacent order tells, in bits per token.
 
@@ -124,6 +125,36 @@ def zipf_slope(tokens: Sequence[int] | np.ndarray, ranks: tuple[int, int] = (1, 
     -1.0
     """
     return zipf_fit(tokens, ranks)[0]
+
+
+def zipf_mle(tokens: Sequence[int] | np.ndarray) -> float:
+    r"""Maximum-likelihood Zipf slope over all ranks: the :math:`s` of the truncated discrete Zipf law
+    :math:`p(r) = r^{s} / \sum_{j=1}^{K} j^{s}` over the :math:`K` distinct tokens that best explains the
+    counts :math:`f_r`, maximising :math:`s \sum_r f_r \log r - N \log \sum_{j=1}^{K} j^{s}`.
+
+    Least squares on log rank-frequency (:func:`zipf_fit`) is a biased estimator whose value moves with the
+    fitted rank range (Clauset, Shalizi and Newman, 2009); the difference of the two measures that method error.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> p = 1 / np.arange(1, 201); p /= p.sum()
+    >>> round(zipf_mle(rng.choice(200, size=200_000, p=p)), 2)
+    -1.0
+    """
+    from scipy.optimize import minimize_scalar
+
+    freq = rank_frequency(tokens).astype(float)
+    if len(freq) < 2:
+        raise ValueError(f"tokens must hold at least two distinct values, got {len(freq)}")
+    log_r = np.log(np.arange(1, len(freq) + 1))
+    n, weighted = freq.sum(), float(freq @ log_r)
+
+    def negative_log_likelihood(s: float) -> float:
+        return -(s * weighted - n * float(np.log(np.exp(s * log_r).sum())))
+
+    return float(minimize_scalar(negative_log_likelihood, bounds=(-6.0, 0.0), method="bounded",
+                                 options={"xatol": 1e-6}).x)
 
 
 def unigram_entropy(tokens: Sequence[int] | np.ndarray | None = None, *,

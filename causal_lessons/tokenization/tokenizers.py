@@ -145,6 +145,66 @@ def words_to_ids(words: Sequence[str], vocab_size: int | None = None) -> tuple[n
     return np.array([index.get(w, unk) for w in words], dtype=np.int64), vocab
 
 
+#: Marks the last symbol of a word in :func:`bpe_ids`, so that word boundaries survive without an UNK.
+END = "</w>"
+
+
+def bpe_ids(words: Sequence[str], vocab_size: int) -> tuple[np.ndarray, list[str]]:
+    """Byte-pair encoding (Sennrich et al., 2016) of the words, learned on the words themselves, with exactly
+    ``vocab_size`` symbols (if that many can be made) and no UNK: token ids by frequency rank and the symbols.
+
+    The base symbols are the characters, with the last one of each word marked by :data:`END`; then, while
+    fewer than ``vocab_size`` symbols exist, the most frequent adjacent pair inside words (ties broken
+    alphabetically) becomes a new symbol. Every word is spelled by its symbols, so nothing is lost.
+
+    Examples
+    --------
+    >>> ids, symbols = bpe_ids(["low", "lower", "low"], vocab_size=7)
+    >>> symbols, ids.tolist()
+    (['lo', 'w</w>', 'e', 'r</w>', 'w', 'l', 'o'], [0, 1, 0, 4, 2, 3, 0, 1])
+    """
+    if isinstance(words, (str, bytes)) or not isinstance(words, (Sequence, np.ndarray)):
+        raise TypeError(f"words must be a list of str (e.g. from word_tokens), got {type(words).__name__}")
+    if len(words) == 0:
+        raise ValueError("words must not be empty")
+    if any(not isinstance(w, str) or not w for w in words):
+        raise TypeError("words must hold only non-empty str")
+    vocab_size = check_positive_int(vocab_size, "vocab_size", minimum=2)
+    freq: dict[str, int] = {}
+    for w in words:
+        freq[w] = freq.get(w, 0) + 1
+    spell = {w: [*w[:-1], w[-1] + END] for w in freq}
+    symbols = sorted({c for seg in spell.values() for c in seg})
+    if len(symbols) > vocab_size:
+        raise ValueError(f"vocab_size must be at least the {len(symbols)} base symbols of the words, got {vocab_size}")
+    while len(symbols) < vocab_size:
+        pairs: dict[tuple[str, str], int] = {}
+        for w, seg in spell.items():
+            for pair in zip(seg, seg[1:]):
+                pairs[pair] = pairs.get(pair, 0) + freq[w]
+        if not pairs:
+            break
+        a, b = min(pairs, key=lambda pair: (-pairs[pair], pair))
+        for w, seg in spell.items():
+            i, out = 0, []
+            while i < len(seg):
+                if i + 1 < len(seg) and seg[i] == a and seg[i + 1] == b:
+                    out.append(a + b)
+                    i += 2
+                else:
+                    out.append(seg[i])
+                    i += 1
+            spell[w] = out
+        symbols.append(a + b)
+    counts = dict.fromkeys(symbols, 0)
+    for w, seg in spell.items():
+        for sym in seg:
+            counts[sym] += freq[w]
+    ranked = sorted(symbols, key=lambda sym: (-counts[sym], sym))
+    index = {sym: i for i, sym in enumerate(ranked)}
+    return np.array([index[sym] for w in words for sym in spell[w]], dtype=np.int64), ranked
+
+
 def _check_images(images: np.ndarray, multiple: int = 1, name: str = "images") -> np.ndarray:
     if isinstance(images, (str, bytes)):
         raise TypeError(f"{name} must be an array (n, H, W) of grey levels, got {type(images).__name__}")

@@ -460,6 +460,30 @@ def swap_pairs(world: World, n_per_family: int, rng: np.random.Generator, held_o
     return SwapPairs(scenes, [(p[0].caption(), p[1].caption()) for p in scenes], images, kinds)
 
 
+def _edit_positions(world: World, steps: int) -> tuple[np.ndarray, int, int]:
+    """The sliding object's left edges along the edit, and the fixed object's top-left corner."""
+    k, size = world.object_size, world.size
+    return np.rint(np.linspace(0, size - k, steps)).astype(int), (size - k) // 2, (size - 2 * k + 1) // 2
+
+
+def edit_frame_relations(world: World, steps: int = 9) -> list[str | None]:
+    """Which relation each frame of :func:`sliding_edit` shows as :func:`render` draws it: ``"left of"`` or
+    ``"right of"`` when the sliding object is at least one empty column clear of the other one (training scenes
+    always are), else ``None`` (the objects touch or overlap horizontally, and neither caption is true).
+
+    Examples
+    --------
+    >>> edit_frame_relations(World())  # 16 px, objects of 5 px: only the last frame is clear
+    [None, None, None, None, None, None, None, None, 'right of']
+    """
+    if not isinstance(world, World):
+        raise TypeError(f"world must be a World, got {type(world).__name__}")
+    steps = check_positive_int(steps, "steps", minimum=2)
+    k = world.object_size
+    xs, xb, _ = _edit_positions(world, steps)
+    return ["left of" if x + k + 1 <= xb else "right of" if x >= xb + k + 1 else None for x in xs]
+
+
 def sliding_edit(a: Object, b: Object, world: World, rng: np.random.Generator, steps: int = 9) -> torch.Tensor:
     """A continuous edit: object ``a`` slides from the far left to the far right, one row below object
     ``b`` (which stays in the middle), in ``steps`` images of shape ``(steps, 3, size, size)``.
@@ -482,9 +506,7 @@ def sliding_edit(a: Object, b: Object, world: World, rng: np.random.Generator, s
     rng = _check_rng(rng)
     steps = check_positive_int(steps, "steps", minimum=2)
     k, size = world.object_size, world.size
-    yb = (size - 2 * k + 1) // 2
-    xb = (size - k) // 2
-    xs = np.rint(np.linspace(0, size - k, steps)).astype(int)
+    xs, xb, yb = _edit_positions(world, steps)
     field = 0.03 * rng.standard_normal((3, size, size), dtype=np.float32)
     out = np.full((steps, 3, size, size), BACKGROUND, dtype=np.float32)
     for i, x in enumerate(xs):

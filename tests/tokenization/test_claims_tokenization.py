@@ -27,6 +27,11 @@ def test_rows_are_the_papers_claims_and_name_the_proxy(results):
 def test_verdicts_follow_the_intervals(results):
     zipf, chan, ddt = claims(results)
     assert zipf.verdict == HOLDS and chan.verdict == "holds in part" and ddt.verdict == FAILS
+    assert ddt.rule.count("holds if") == 5 and "contrast-normalised" in ddt.measured  # raw, normalised, BPE
+    assert chan.rule.count("holds if") == 6 and "BPE word pieces" in chan.measured
+    assert "maximum likelihood" in zipf.measured and "method error" in zipf.measured
+    for row in (chan, ddt):
+        assert "UNK = " in row.measured and "photos" in row.measured
     for v in SIZES:
         assert results.comparisons[v].ratio.low > DDT_RATIO  # patch tokens lose more to shuffling than words do
         assert results.comparisons[v].entropy_gain.low > 0
@@ -40,9 +45,21 @@ def test_equal_vocabularies_and_equal_data(results):
     assert results.n_sequences == 417 and all(s.used == s.k for s in results.patches.values())
 
 
+def test_bpe_comparisons_have_no_unk_and_equal_data(results):
+    for v, c in results.bpe_comparisons.items():
+        assert c.vocab == v and c.unk_share == 0.0
+        assert c.words.lengths.sum() == c.patches.lengths.sum() == results.comparisons[v].words.lengths.sum()
+        assert c.entropy_words.value > results.comparisons[v].entropy_words.value  # no UNK: more bits per token
+
+
+def test_the_coarse_to_fine_alphabet_counts_each_scale_apart(results):
+    c2f = results.c2f_stats
+    assert c2f.k == SIZES[0] * len(results.c2f.scales) and SIZES[0] < c2f.used <= c2f.k
+
+
 def test_intervals_contain_their_estimates(results):
     intervals = [*results.word_slopes.values(), *results.patch_slopes.values(), results.normalised_ci,
-                 results.c2f_ci]
+                 results.c2f_ci, results.normalised_ratio, results.word_mle]
     for c in results.comparisons.values():
         intervals += [c.entropy_words, c.entropy_patches, c.entropy_gain, c.gap_words, c.gap_patches, c.ratio]
     for ci in intervals:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from causal_lessons.datasets import load_text
 from causal_lessons.tokenization.token_stats import (
-    BETAS, bigram_cross_entropy, order_gap, rank_frequency, unigram_entropy, zipf_fit, zipf_slope,
+    BETAS, bigram_cross_entropy, order_gap, rank_frequency, unigram_entropy, zipf_fit, zipf_mle, zipf_slope,
 )
 from causal_lessons.tokenization.tokenizers import UNK, word_tokens, words_to_ids
 
@@ -31,6 +31,22 @@ def test_exact_zipfian_sample_recovers_its_slope_and_constant():
         slope, intercept = zipf_fit(np.repeat(np.arange(300), counts), ranks=(1, 300))
         assert abs(slope + s) < 0.05
         assert np.exp(intercept) == pytest.approx(200_000, rel=0.05)
+
+
+@pytest.mark.parametrize("s", [0.7, 1.0, 1.4])
+def test_maximum_likelihood_recovers_the_exponent_of_a_truncated_zipf_sample(s):
+    p = np.arange(1, 101) ** -s
+    tokens = np.random.default_rng(1).choice(100, size=100_000, p=p / p.sum())
+    assert zipf_mle(tokens) == pytest.approx(-s, abs=0.02)
+
+
+def test_least_squares_and_maximum_likelihood_disagree_on_alice(alice):
+    """The method error the chapter reports: least squares over ranks 1-1000 against maximum likelihood."""
+    ids, _ = alice
+    assert round(zipf_mle(ids), 2) == -0.95
+    assert abs(zipf_slope(ids, ranks=(1, 1000)) - zipf_mle(ids)) > 0.1
+    with pytest.raises(ValueError, match="two distinct"):
+        zipf_mle([3, 3, 3])
 
 
 def test_random_zipfian_sample_recovers_slope_on_head_ranks():

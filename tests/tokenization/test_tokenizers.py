@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from causal_lessons.tokenization.tokenizers import (
-    MAX_CROP, CoarseToFineTokenizer, PatchTokenizer, codebook_usage, load_photos, prefix_errors, random_crops,
-    word_tokens, words_to_ids,
+    END, MAX_CROP, CoarseToFineTokenizer, PatchTokenizer, bpe_ids, codebook_usage, load_photos, prefix_errors,
+    random_crops, word_tokens, words_to_ids,
 )
 
 
@@ -125,3 +125,14 @@ def test_prefix_lengths_must_be_a_list():
 def test_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_bpe_spells_every_word_with_exactly_v_symbols_and_no_unk():
+    words = word_tokens("the cat sat on the mat; the rat ate the hat")
+    ids, symbols = bpe_ids(words, vocab_size=16)
+    assert len(symbols) == 16 and len(set(symbols)) == 16
+    assert "".join(symbols[i] for i in ids).split(END)[:-1] == words  # nothing lost, boundaries kept
+    counts = np.bincount(ids, minlength=16)
+    assert np.all(np.diff(counts) <= 0)  # ids by frequency rank
+    with pytest.raises(ValueError, match="base symbols"):
+        bpe_ids(words, vocab_size=4)

@@ -41,6 +41,7 @@ CASES = [
          ("world", "n_per_family", "rng", "held_out"), kinds=NUMBERS),
     Case(scenes.sliding_edit, {"a": ("red", "circle"), "b": ("blue", "square"), "world": W, "rng": RNG, "steps": 9},
          ("a", "b", "world", "rng", "steps"), kinds=NUMBERS),
+    Case(scenes.edit_frame_relations, {"world": W, "steps": 9}, ("world", "steps"), kinds=NUMBERS),
     # encoders
     Case(encoders.count_parameters, {"module": torch.nn.Linear(2, 2)}, ("module",), kinds=("type",)),
     Case(encoders.ImageEncoder, {"size": 16, "width": 8, "dim": 32}, ("size", "width", "dim"), kinds=NUMBERS),

@@ -88,6 +88,41 @@ def test_verdicts_follow_the_intervals(results):
     assert rows[0].verdict == C.combine(parts)
 
 
+def test_prograd_is_not_judged_where_coop_did_not_forget(results):
+    rows = vl.claims(results)
+    forget_parts, prograd_parts = [], []
+    for clean in (False, True):
+        s = vl.prompt_summary(results, clean=clean)
+        forgot = C.below(vl.difference(s["coop_new"], s["zero_shot_new"]), 0.0, "x").verdict
+        forget_parts += [forgot, C.below(vl.difference(s["coop_new"], s["coop_early_new"]), 0.0, "x").verdict]
+        parts = [C.above(vl.difference(s["prograd_new"], s["coop_new"]), 0.0, "x").verdict,
+                 C.above(vl.difference(s["prograd_harmonic"], s["coop_harmonic"]), 0.0, "x").verdict]
+        prograd_parts += parts if forgot == C.HOLDS else [C.INCONCLUSIVE] * 2
+    assert rows[2].verdict == C.combine(forget_parts) and rows[3].verdict == C.combine(prograd_parts)
+    assert rows[3].measured.count("premise not established") == prograd_parts.count(C.INCONCLUSIVE)
+    for row in rows[2:4]:
+        assert "class-agnostic domain shift" in row.measured and "clean pictures" in row.measured
+    with pytest.raises(TypeError, match="clean"):
+        vl.prompt_summary(results, clean="yes")
+
+
+def test_the_edit_row_is_not_judged_on_frames_that_show_no_relation(results):
+    row = vl.claims(results)[1]
+    assert row.verdict == C.INCONCLUSIVE and "proxy not valid" in row.measured  # one frame per side at most
+
+
+def test_the_scale_row_tests_whether_scale_halved_the_loss(results):
+    row = vl.claims(results)[4]
+    vqa = results.vqa.sort_values("seed")
+    gap = {m: (vqa[vqa.model == m]["in distribution"] - vqa[vqa.model == m]["shifted"]).tolist()
+           for m in ("small", "large")}
+    parts = [C.above(vl.difference(gap["large"], [0.0] * len(gap["large"])), 0.0, "x").verdict,
+             C.above(vl.difference(gap["large"], [0.5 * g for g in gap["small"]]), 0.0, "x").verdict]
+    assert row.verdict == C.combine(parts)
+    assert "half the smaller" in row.measured and "question-only" in row.measured
+    assert row.claim.startswith(f"A {results.params['large'] / results.params['small']:.1f}x larger")
+
+
 def test_difference_pairs_seeds_and_handles_one_seed():
     iv = vl.difference([0.5, 0.7, 0.9], [0.4, 0.5, 0.6])
     assert iv.value == pytest.approx(0.2) and iv.low < 0.2 < iv.high

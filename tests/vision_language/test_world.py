@@ -8,7 +8,7 @@ import torch
 
 from causal_lessons.vision_language.scenes import (
     BACKGROUND, COLOURS, Scene, World, WordTokenizer, family_of, object_caption, render, render_objects,
-    sliding_edit, swap_pairs,
+    edit_frame_relations, sliding_edit, swap_pairs,
 )
 
 
@@ -103,6 +103,20 @@ def test_sliding_edit_moves_one_object_only():
     assert blue[0] == blue[-1]
     diff = frames[1:] - frames[:-1]
     assert torch.count_nonzero(diff.abs() > 1e-6) > 0
+
+
+def test_edit_frames_show_a_relation_only_when_the_objects_are_clear_apart():
+    # Objects are about a third of the image wide: three widths and two gaps never fit, so at most the two end
+    # frames show a relation as training draws it (one empty column between the objects).
+    assert edit_frame_relations(World()) == [None] * 8 + ["right of"]
+    big = World(n_colours=6, n_shapes=5, n_relations=4, size=32, held_out=30)
+    assert edit_frame_relations(big) == ["left of"] + [None] * 7 + ["right of"]
+    k = big.object_size
+    frames = sliding_edit(("red", "circle"), ("blue", "square"), big, np.random.default_rng(0))
+    red_left, blue_left = (centre_of(frames[0], c)[0] - (k - 1) / 2 for c in ("red", "blue"))
+    assert blue_left - (red_left + k) >= 1  # the first frame's gap, as the geometry says
+    with pytest.raises(ValueError, match="steps"):
+        edit_frame_relations(World(), steps=1)
 
 
 def test_tokenizer_round_trip_and_errors():

@@ -22,6 +22,8 @@ Two approximations replace it:
   not to 1.
 
 :func:`approximation_errors` measures both against the exact expectation (total-variation distance per feature).
+:class:`NWGMIntervention` is the control: the same module trained with :math:`\mathbb E_z[z]` as its input, so
+that :math:`W_z` is fitted at the scale at which the NWGM and the exact expectation apply it.
 """
 
 from __future__ import annotations
@@ -157,6 +159,31 @@ class VCIntervention(nn.Module):
         """``(B, C)``: :math:`\\operatorname{softmax}(f(x, \\mathbb E_z[z]))` with the prior's expectation."""
         _check_features(x, self.query.in_features)
         return (self.classify_x(x) + self.classify_z(self.prior @ self.dictionary)).softmax(-1)
+
+
+class NWGMIntervention(VCIntervention):
+    r"""A control for :class:`VCIntervention`: the same module trained in NWGM form, its confounder input the
+    prior's expectation :math:`\mathbb E_z[z] = \sum_k P(z_k) z_k` (weights summing to 1) instead of the
+    attention-weighted :math:`\sum_k a_k(x) P(z_k) z_k` (weights summing to at most :math:`\max_k P(z_k)`).
+
+    :math:`\mathbb E_z[z]` does not depend on :math:`x`, so this is a classifier of :math:`x` plus a constant
+    bias; it is why VC R-CNN needs an :math:`x`-dependent attention. Training it fits :math:`W_z` to inputs
+    of the scale the NWGM and the exact expectation use, so its NWGM error measures the approximation without
+    the scale mismatch of a module trained through the attention.
+
+    Examples
+    --------
+    >>> dictionary, prior = torch.randn(5, 8), torch.full((5,), 0.2)
+    >>> model = NWGMIntervention(feature_dim=8, dictionary=dictionary, prior=prior, n_classes=3)
+    >>> x = torch.randn(2, 8)
+    >>> torch.allclose(model(x).softmax(-1), model.nwgm(x))
+    True
+    """
+
+    def expected_confounder(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, d_z)``: :math:`\mathbb E_z[z]` for every feature."""
+        _check_features(x, self.query.in_features)
+        return (self.prior @ self.dictionary).expand(len(x), -1)
 
 
 def approximation_errors(model: VCIntervention, x: torch.Tensor) -> dict[str, torch.Tensor]:

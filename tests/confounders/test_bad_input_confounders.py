@@ -20,6 +20,7 @@ IMAGES = context_shortcut.make_context_images(16, 0.9, seed=0)
 MODEL = context_shortcut.SmallCNN(4)
 DICTIONARY, PRIOR = torch.randn(3, 4), torch.tensor([0.2, 0.3, 0.5])
 VC = vcrcnn.VCIntervention(4, DICTIONARY, PRIOR, n_classes=2)
+NWGM_CONTROL = vcrcnn.NWGMIntervention(4, DICTIONARY, PRIOR, n_classes=2)
 WORLD = scenes.make_scene_world()
 TABLE = cooccurrence.stratum_table(LABELS, 1, 0)
 
@@ -63,6 +64,10 @@ CASES = [
     Case(vcrcnn.VCIntervention, {"feature_dim": 4, "dictionary": DICTIONARY, "prior": PRIOR, "n_classes": 2},
          ("feature_dim", "dictionary", "prior", "n_classes")),
     Case(lambda x: VC(x), {"x": torch.randn(5, 4)}, ("x",), target="causal_lessons.confounders.vcrcnn.VCIntervention"),
+    Case(vcrcnn.NWGMIntervention, {"feature_dim": 4, "dictionary": DICTIONARY, "prior": PRIOR, "n_classes": 2},
+         ("feature_dim", "dictionary", "prior", "n_classes")),
+    Case(lambda x: NWGM_CONTROL(x), {"x": torch.randn(5, 4)}, ("x",),
+         target="causal_lessons.confounders.vcrcnn.NWGMIntervention"),
     Case(vcrcnn.approximation_errors, {"model": VC, "x": torch.randn(5, 4)}, ("model", "x")),
     Case(vcrcnn.fit, {"model": VC, "x": torch.randn(8, 4), "target": torch.tensor([0, 1] * 4), "steps": 1},
          ("model", "x", "target", "steps")),
@@ -98,6 +103,7 @@ CASES = [
     Case(explorers.stratum_explorer, {"labels": LABELS}, ("labels",)),
     Case(claims.claims, {"results": None}, ("results",), kinds=("type",)),
     Case(claims.measure_settings, {"at": "quick"}, ("at",), kinds=("type",)),
+    Case(claims.reproduces, {"value": 0.3985, "published": 0.39, "what": "p"}, ("value", "published")),
 ]
 
 EXEMPT = {

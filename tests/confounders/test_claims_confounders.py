@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from causal_lessons.claims import FAILS, HOLDS, PARTLY, Interval
-from causal_lessons.confounders.claims import ConfounderResults, claims, measure, measure_settings
+from causal_lessons.confounders.claims import ConfounderResults, claims, measure, measure_settings, reproduces
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +20,30 @@ def test_the_talks_pairs_are_counted_exactly(res):
     assert (sink.n_xy, sink.n_x) == (72, 128) and sink.association == 72 / 128
     assert (person.n_xy, person.n_x) == (277, 2317)
     assert round(sink.adjusted, 4) == 0.3985 and round(person.adjusted, 4) == 0.2901
+    assert person.ratio == pytest.approx(2.4266, abs=1e-4)
+
+
+def test_the_talk_truncates_its_numbers():
+    # all four of the talk's numbers are the exact values cut to two decimals; rounding would miss two
+    for value, talk in ((72 / 128, 0.56), (277 / 2317, 0.11), (0.398513, 0.39), (0.290104, 0.29)):
+        assert reproduces(value, talk, "p").verdict == HOLDS
+    assert reproduces(277 / 2317, 0.12, "p").verdict == FAILS  # the rounded value is not the talk's
+    assert reproduces(0.39, 0.39, "p").verdict == HOLDS  # no floating-point slip below the boundary
+    with pytest.raises(ValueError, match="value must be a finite number"):
+        reproduces(float("nan"), 0.39, "p")
+
+
+def test_strata_of_tiny_counts_and_strata_that_are_effects_of_y(res):
+    sink, person = res.pairs[("sink", "hair drier")], res.pairs[("person", "toilet")]
+    # the reviewer's figures: median #(X, z) 5.5 over the 34 strata of the hair drier, minimum 1
+    assert len(sink.strata) == 34 and sink.strata["#(x, z)"].median() == 5.5 and sink.strata["#(x, z)"].min() == 1
+    assert set(person.proxy_of_y) == {"bicycle", "backpack", "umbrella", "handbag", "tie", "cell phone"}
+    assert person.proxy_contribution == pytest.approx(0.098, abs=0.001)
+    assert person.proxy_weight == pytest.approx(0.139, abs=0.001)
+    assert person.without_proxy == pytest.approx(0.223, abs=0.001)
+    assert sink.proxy_of_y == () and sink.without_proxy == pytest.approx(sink.adjusted)
+    # the sensitivity rule #(X, z) >= 5
+    assert round(sink.min_count_estimate, 4) == 0.3926 and round(person.min_count_estimate, 4) == 0.2820
 
 
 def test_bootstrap_intervals_over_images(res):
@@ -56,6 +80,13 @@ def test_scene_world_numbers(res):
     assert scene.selection["scene adjustment"].high < scene.selection_truth - 0.3
     assert "positivity fails" in scene.positivity_message and "toilet" in scene.undefined_rows
     assert abs(scene.dowhy) < 0.02 and abs(scene.package_effect) < 0.02 and scene.naive_effect < -0.3
+    # with an effect that differs by scene, OLS on scene dummies is a variance-weighted average (0.198), not
+    # the average effect (stratified 0.218, truth 0.215)
+    assert scene.effect_dowhy == pytest.approx(0.198, abs=0.002)
+    assert scene.effect_package == pytest.approx(0.218, abs=0.002)
+    assert scene.effect_truth == pytest.approx(0.215, abs=0.002)
+    # the scene-adjusted error is what sampling alone gives an unbiased estimator
+    assert scene.expected_scene_error == pytest.approx(scene.mean_error["scene adjustment"].value, rel=0.3)
 
 
 def test_nwgm_error_is_measured_and_grows_with_training(res):
@@ -67,14 +98,25 @@ def test_nwgm_error_is_measured_and_grows_with_training(res):
     assert nw.weight_sum["trained"].max() < 0.2  # VC R-CNN's weights sum far below 1
     assert nw.accuracy > 0.8
     assert nw.mean_ci["nwgm"].low < trained["nwgm"].mean() < nw.mean_ci["nwgm"].high
+    # over training seeds, with the control trained in NWGM form
+    assert set(nw.seeds_ci) == {"nwgm", "attention", "nwgm, NWGM-trained control"}
+    assert all(ci.method == "t over 3 seeds" for ci in (*nw.seeds_ci.values(), *nw.spread.values()))
+    assert all(0 <= ci.value <= 1 for ci in nw.seeds_ci.values())
+    # the control trained in NWGM form: the approximation alone is small; the attention-trained module's error is
+    # mostly W_z applied to inputs of a scale it never saw in training (its logits spread far more over k)
+    control = nw.seeds_ci["nwgm, NWGM-trained control"]
+    assert control.high < 0.05 and control.high < nw.seeds_ci["nwgm"].low
+    assert nw.spread["NWGM-trained control"].high < nw.spread["attention-trained"].low
 
 
 def test_verdicts_follow_from_the_intervals(res):
     rows = claims(res)
-    assert [r.verdict for r in rows] == [PARTLY, FAILS, HOLDS, PARTLY, FAILS, FAILS, FAILS]
-    assert "0.3985" in rows[1].measured and "0.39 +- 0.005" in rows[1].rule
-    assert "2.43 (95% CI" in rows[3].measured and "3 +- 0.5" in rows[3].rule
+    assert [r.verdict for r in rows] == [HOLDS, HOLDS, HOLDS, PARTLY, FAILS, FAILS, FAILS]
+    assert "0.3985 (exact), truncated 0.39" in rows[1].measured and "truncated to 2 decimals" in rows[1].rule
+    assert "2.43 (exact, from counts)" in rows[3].measured and "3 +- 0.5" in rows[3].rule
+    assert "not tested here" in rows[2].measured and "not tested here" in rows[3].measured
     assert "toy proxy" in rows[4].measured and "toy proxy" in rows[6].measured
+    assert "trained in NWGM form" in rows[6].measured and "3 training seeds" in rows[6].measured
     assert all(r.chapter == "confounders" for r in rows)
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from causal_lessons.confounders.vcrcnn import (
-    VCIntervention, approximation_errors, confounder_dictionary, fit, nwgm,
+    NWGMIntervention, VCIntervention, approximation_errors, confounder_dictionary, fit, nwgm,
 )
 
 
@@ -127,3 +127,16 @@ def test_confounder_dictionary_is_the_class_mean():
 def test_vcrcnn_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_the_nwgm_trained_control_predicts_with_the_nwgm_itself():
+    torch.manual_seed(0)
+    dictionary, prior = torch.randn(4, 3), torch.tensor([0.1, 0.2, 0.3, 0.4])
+    control = NWGMIntervention(3, dictionary, prior, n_classes=2)
+    x = torch.randn(6, 3)
+    # its input is E_z[z] for every x, so its prediction is the NWGM and both errors coincide
+    assert torch.allclose(control.expected_confounder(x), (prior @ dictionary).expand(6, -1))
+    errors = approximation_errors(control, x)
+    assert torch.allclose(errors["nwgm"], errors["attention"])
+    with pytest.raises(ValueError, match="x must be a non-empty tensor"):
+        control.expected_confounder(torch.randn(2, 5))

@@ -1,13 +1,14 @@
 """Chapter 4, *Class and context: invariance, IRM and discovered environments* (``book/context/index.md``).
 
-Context bias is confounding: in coloured digits (:mod:`~causal_lessons.context.coloured_digits`, Arjovsky et
+Context bias as a shortcut: in coloured digits (:mod:`~causal_lessons.context.coloured_digits`, Arjovsky et
 al.'s coloured-MNIST setting on scikit-learn's digits) the colour of a digit follows its label with a strength
 that differs between training environments and is reversed at test, so empirical risk minimisation learns the
 colour. IRMv1 adds the squared gradient of each environment's risk with respect to a scalar multiplier of the
 logits (:mod:`~causal_lessons.context.penalty`, by autograd and in closed form) and, trained with the true
 environments by the loop of :mod:`~causal_lessons.context.training`, learns the shape. Without environment labels,
 :mod:`~causal_lessons.context.inference` finds the partition that *maximises* a reference ERM model's penalty
-(EIIL, the idea behind IP-IRM and IRMCon) and trains IRM on it; :mod:`~causal_lessons.context.experiment`
+(EIIL, the idea behind IP-IRM's partition step; IRMCon argues against estimating the context from a biased
+classifier's predictions) and trains IRM on it; :mod:`~causal_lessons.context.experiment`
 compares the four models at equal size and budget and measures what the discovered partition captures (the
 colour shortcut) and what it cannot (label noise that is the same in every environment).
 :mod:`~causal_lessons.context.figures` draws the chapter's figures, :mod:`~causal_lessons.context.lab` holds its

@@ -290,7 +290,7 @@ def environments_dag(irm: bool = False) -> graphviz.Digraph:
         raise TypeError(f"irm must be True or False, got {type(irm).__name__}")
     edges = [("digit", "label"), ("noise", "label"), ("label", "colour"), ("environment", "colour"),
              ("digit", "image"), ("colour", "image")]
-    labels = {"digit": "digit (shape)", "label": "label y", "noise": "label noise\n25%", "environment":
+    labels = {"digit": "digit (shape)", "label": "label y", "noise": f"label noise\n{NOISE:.0%}", "environment":
               "environment e", "colour": "colour", "image": "image x"}
     edge_labels = {("digit", "label"): "same in every e", ("label", "colour"): "changes with e"} if irm else None
     return dag(edges, labels=labels, latent=["noise"], highlight=["digit"] if irm else ["environment"],

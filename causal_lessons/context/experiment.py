@@ -15,7 +15,7 @@ import torch
 
 from .._checks import check_positive_int
 from .coloured_digits import coloured_digits, pool, remove_colour
-from .inference import infer_environments, partition_agreement, split_environment
+from .inference import infer_environments, partition_agreement, partition_kappa, split_environment
 from .training import MLP, accuracy, logits_of, n_parameters, train
 
 #: The four models compared, in the order of the tables.
@@ -115,6 +115,11 @@ class SeedRun:
     def agreement(self) -> float:
         """Agreement of the inferred partition with the true colour-agrees indicator."""
         return partition_agreement(self.assignment > 0.5, self.colour_agrees)
+
+    @property
+    def kappa(self) -> float:
+        """Cohen's kappa of the inferred partition with the true colour-agrees indicator (0: chance)."""
+        return partition_kappa(self.assignment > 0.5, self.colour_agrees)
 
     def rates(self) -> pd.DataFrame:
         """Per inferred environment: its size, the share of examples whose colour agrees with the label, and the

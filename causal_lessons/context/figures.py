@@ -14,7 +14,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..notebook import WIDTH
-from .coloured_digits import ColouredDigits
+from .coloured_digits import NOISE, ColouredDigits
 from .experiment import METHODS
 
 #: One colour per method, in the order of :data:`~causal_lessons.context.experiment.METHODS`.
@@ -62,7 +62,7 @@ def show_examples(data: ColouredDigits, n: int = 6, names: Sequence[str] | None 
     return fig
 
 
-def plot_accuracies(accuracies: Mapping[str, Sequence[float]], optimum: float = 0.75) -> Figure:
+def plot_accuracies(accuracies: Mapping[str, Sequence[float]], optimum: float = 1 - NOISE) -> Figure:
     """Reversed-colour test accuracy per method: one dot per seed, the mean as a bar, chance and the best
     invariant accuracy as lines.
 

@@ -17,9 +17,10 @@ range of :math:`A`: all examples with :math:`g_i > 0` on one side, all with :mat
 inferred environments are "where the reference model errs" and "where it is right": for a model that reads the
 colour, that is where the colour disagrees with the label, and where it agrees.
 
-IP-IRM (Wang et al. 2021) and IRMCon (Qi et al. 2022) build on the same idea -- a partition that maximises an
-invariance penalty, then a representation invariant across it -- in self-supervised learning and with a
-context-class disentanglement; this module implements the EIIL step only.
+IP-IRM (Wang et al. 2021) uses the same "maximise the penalty, then be invariant" loop in self-supervised
+learning. IRMCon (Qi et al. 2022) argues against it: a context estimated from a biased classifier's predictions is
+incomplete or wrong, so IRMCon takes the classes as environments instead. This module implements the EIIL step
+only -- exactly the prediction-based estimate that IRMCon criticises.
 """
 
 from __future__ import annotations
@@ -165,3 +166,32 @@ def partition_agreement(inferred: torch.Tensor, truth: torch.Tensor) -> float:
     truth = _bool_mask(truth, "truth", len(inferred))
     match = float((inferred == truth).double().mean())
     return max(match, 1 - match)
+
+
+def partition_kappa(inferred: torch.Tensor, truth: torch.Tensor) -> float:
+    r"""Cohen's kappa of an inferred partition with a true indicator, after naming the environments to agree best.
+
+    With :math:`p_o` the agreement (:func:`partition_agreement`) and :math:`p_a`, :math:`p_b` the shares of
+    examples in environment A under each labelling, :math:`\kappa = (p_o - p_e) / (1 - p_e)` with
+    :math:`p_e = p_a p_b + (1 - p_a)(1 - p_b)`, the agreement expected by chance from the two shares alone. A
+    partition that puts almost everything on one side agrees with an unbalanced truth often, but scores
+    :math:`\kappa \approx 0`.
+
+    Examples
+    --------
+    >>> truth = torch.arange(100) < 85
+    >>> partition_kappa(torch.ones(100), truth)          # everything in one environment: agreement 0.85
+    0.0
+    >>> round(partition_kappa(truth, truth), 3), round(partition_kappa(~truth, truth), 3)
+    (1.0, 1.0)
+    """
+    inferred = _bool_mask(inferred, "inferred")
+    truth = _bool_mask(truth, "truth", len(inferred))
+    if float((inferred == truth).double().mean()) < 0.5:
+        inferred = ~inferred
+    po = float((inferred == truth).double().mean())
+    pa, pb = float(inferred.double().mean()), float(truth.double().mean())
+    pe = pa * pb + (1 - pa) * (1 - pb)
+    if pe == 1.0:
+        raise ValueError("inferred and truth must each put examples on both sides: kappa is undefined otherwise")
+    return (po - pe) / (1 - pe)

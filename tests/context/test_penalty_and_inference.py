@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from causal_lessons.context.inference import (
-    best_split, eiil_objective, infer_environments, partition_agreement, split_environment,
+    best_split, eiil_objective, infer_environments, partition_agreement, partition_kappa, split_environment,
 )
 from causal_lessons.context.penalty import example_gradients, irmv1_penalty, irmv1_penalty_closed_form
 
@@ -110,6 +110,34 @@ def test_partition_agreement_ignores_the_names_of_the_environments():
         partition_agreement(truth, truth[:3])
     with pytest.raises(ValueError, match="inferred must be boolean"):
         partition_agreement(torch.tensor([0.2, 0.5, 1, 0, 0]), truth)
+
+
+def test_kappa_is_zero_for_a_partition_that_recovers_nothing():
+    # The chapter's base rate: the colour agrees with the label for 85% of the pooled examples. Putting every
+    # example on one side agrees with the truth on 85% of them, and recovers nothing: kappa 0.
+    truth = torch.arange(200) < 170
+    assert partition_agreement(torch.ones(200), truth) == 0.85
+    assert partition_kappa(torch.ones(200), truth) == pytest.approx(0.0, abs=1e-12)
+    assert partition_kappa(truth, truth) == 1.0 and partition_kappa(~truth, truth) == 1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(2, 200), seed=st.integers(0, 10_000))
+def test_kappa_matches_sklearn(n, seed):
+    from sklearn.metrics import cohen_kappa_score
+
+    gen = torch.Generator().manual_seed(seed)
+    inferred, truth = torch.rand(n, generator=gen) < 0.3, torch.rand(n, generator=gen) < 0.8
+    if float((inferred == truth).double().mean()) < 0.5:
+        named = ~inferred
+    else:
+        named = inferred
+    if named.all() and truth.all() or not named.any() and not truth.any():
+        with pytest.raises(ValueError, match="both sides"):
+            partition_kappa(inferred, truth)
+        return
+    expected = cohen_kappa_score(named.numpy(), truth.numpy())
+    assert partition_kappa(inferred, truth) == pytest.approx(expected, abs=1e-9)
 
 
 def test_split_refuses_a_partition_with_one_environment():

@@ -203,6 +203,22 @@ def test_a_straddling_difference_reads_inconclusive_in_the_claims(tiny_results):
     assert rows[5].verdict == "inconclusive"
 
 
+@pytest.mark.parametrize("agreements, verdict", [((0.80, 0.81, 0.82), "does not hold"),
+                                                 ((0.96, 0.97, 0.98), "holds")])
+def test_output_invariance_needs_a_level_not_just_a_gain(tiny_results, agreements, verdict):
+    # 'bought' asks for at least 0.9 of the digits read alike in all four poses; any gain over the CNN is not enough
+    runs = tiny_results.runs.copy()
+    aug = runs["model"] == "CNN + rotation augmentation"
+    runs.loc[aug, "agreement"] = runs.loc[aug, "seed"].map(dict(enumerate(agreements)))
+    runs.loc[runs["model"] == "CNN", "agreement"] = 0.05
+    assert chapter_claims.claims(replace(tiny_results, runs=runs))[2].verdict == verdict
+
+
+def test_setting_discloses_the_compute_per_step(tiny_results):
+    row = chapter_claims.claims(tiny_results)[3]
+    assert "equal steps, not equal compute" in row.measured and "x the CNN's FLOPs" in row.measured
+
+
 def test_summary_refuses_an_unknown_size():
     runs = pd.DataFrame({"seed": [0], "size": [10], "model": ["CNN"], "parameters": [5], "steps": [1],
                          "best step": [1], "upright test": [0.5], "rotated test": [0.2], "agreement": [0.1]})

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from causal_lessons.equivariance.disentangle import (
     BLOCKS, FACTORS, act, all_states, disentangled_encoder, entangled_encoder, leakage, render,
+    subspace_leakage,
 )
 from causal_lessons.equivariance.group_conv import (
     C4_ON_IMAGES, C4_ON_LIFTED, D4_ON_IMAGES, D4_ON_LIFTED, TRIVIAL, TRIVIAL_D4, C4InvariantCNN, D4InvariantCNN,
@@ -161,6 +162,32 @@ def test_pooling_commutes_with_rotations_and_reflections_on_odd_grids():
 def test_leakage_of_reference_encoders():
     assert leakage(disentangled_encoder)["mean"] < 1e-6
     assert leakage(entangled_encoder)["mean"] > 0.1
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_subspace_leakage_does_not_depend_on_the_basis(seed):
+    # Higgins et al.'s definition asks for subspaces: a disentangled code times any orthogonal matrix, or with its
+    # coordinates permuted, is still disentangled. The block leakage sees the permutation; the subspace one does not.
+    gen = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(6, 6, generator=gen))
+    perm = torch.randperm(6, generator=gen)
+    assert subspace_leakage(lambda im: disentangled_encoder(im) @ q)["mean"] < 1e-10
+    assert subspace_leakage(lambda im: disentangled_encoder(im)[:, perm])["mean"] < 1e-10
+    swapped = leakage(lambda im: disentangled_encoder(im)[:, [2, 3, 0, 1, 4, 5]])["mean"]
+    assert swapped == pytest.approx(2 / 3)
+
+
+def test_subspace_leakage_of_a_code_that_mixes_two_factors():
+    # Glyph and colour share one circle coordinate: half of each one's change falls in the other's block.
+    def mixed(images):
+        z = disentangled_encoder(images).double()
+        return torch.cat([z[:, :2] + z[:, 2:4], z[:, 2:4], z[:, 4:]], dim=1)
+
+    out = subspace_leakage(mixed)
+    assert out["rotation"] < 1e-10 and out["glyph"] > 0.1 and out["colour"] > 0.1
+    with pytest.raises(ValueError, match="dims must fit disjoint blocks"):
+        subspace_leakage(disentangled_encoder, {"glyph": 2, "colour": 2, "rotation": 3})
 
 
 def test_disentangled_encoder_is_equivariant_blockwise():

@@ -89,8 +89,9 @@ def _training_step(model: torch.nn.Module, images: torch.Tensor, labels: torch.T
 
 
 def step_flops(config: Settings) -> dict[str, int]:
-    """FLOPs of one training step (forward and backward on one batch) of each of :data:`MODELS` at ``config``'s
-    matched widths, counted on the meta device (no computation).
+    """FLOPs of one training step (forward and backward on one batch) of each of
+    :data:`~causal_lessons.equivariance.rotated_digits.MODELS` at ``config``'s matched widths, counted on the meta
+    device (no computation).
 
     At matched parameters a :math:`C_4` G-CNN costs about four times the CNN's multiply-adds per step and a
     :math:`D_4` G-CNN about eight times (a layer costs :math:`(|G| c)^2 k^2 HW` with :math:`|G| c^2 = w^2`), so

@@ -10,8 +10,11 @@ from below (and :math:`1 - P` from below), so every object appears, and is absen
 
 Optionally one object causes another (``effect=(cause, target, lift)``): the target, absent by its scene rate,
 appears anyway with probability ``lift`` when the cause is present. Then
-:math:`P(T \mid do(C = c)) = \sum_s P(s)\,[r_{Ts} + (1 - r_{Ts})\,\text{lift}\cdot c]`, and
-:math:`P(T \mid do(C=1))`, :math:`P(T \mid do(C=0))`, :math:`P(T)` and :math:`P(T \mid C)` all differ.
+
+.. math::
+    P(T \mid do(C = c)) = \sum_s P(s)\,[r_{Ts} + (1 - r_{Ts})\,\text{lift}\cdot c],
+
+and :math:`P(T \mid do(C=1))`, :math:`P(T \mid do(C=0))`, :math:`P(T)` and :math:`P(T \mid C)` all differ.
 """
 
 from __future__ import annotations

@@ -9,10 +9,16 @@ For a group :math:`G` acting on the square grid (:math:`C_4` or :math:`D_4`):
 
 - :class:`LiftingConv` maps an image ``(B, C, H, W)`` to a function on :math:`G \times \mathbb Z^2`,
   ``(B, O, |G|, H, W)``: one output per transformed copy of each filter,
-  :math:`[x \star \psi](g, u) = \sum_v x(u + v)\, (g \cdot \psi)(v)`;
+
+  .. math::
+      [x \star \psi](g, u) = \sum_v x(u + v)\, (g \cdot \psi)(v);
+
 - :class:`GroupConv` maps ``(B, C, |G|, H, W)`` to ``(B, O, |G|, H, W)``:
-  :math:`[y \star \psi](g, u) = \sum_{h, v} y(h, u + v)\, \psi(g^{-1} h, g^{-1} v)`, i.e. the filter for output
-  :math:`g` is the base filter transformed by :math:`g` on space *and* permuted by :math:`g` on its group axis.
+
+  .. math::
+      [y \star \psi](g, u) = \sum_{h, v} y(h, u + v)\, \psi(g^{-1} h, g^{-1} v),
+
+  i.e. the filter for output :math:`g` is the base filter transformed by :math:`g` on space *and* permuted by :math:`g` on its group axis.
 
 Transforming the input by :math:`h` transforms every output map by :math:`h` and permutes the group axis by the
 regular representation, :math:`(h \cdot y)(g, u) = y(h^{-1} g, h^{-1} u)` (:func:`regular_action`; for

@@ -11,7 +11,11 @@ the train sequences and scored on the held-out test sequences (bits per token):
 
 - the *unigram* model :math:`p(b) = (\#b + \alpha) / (N + \alpha K)`;
 - the *ordered* bigram model, smoothed towards the unigram model with a Dirichlet prior of strength
-  :math:`\beta`, :math:`p(b \mid a) = (\#(a, b) + \beta\, p(b)) / (\#a + \beta)`;
+  :math:`\beta`,
+
+  .. math::
+      p(b \mid a) = \frac{\#(a, b) + \beta\, p(b)}{\#a + \beta};
+
 - the *shuffled* bigram model: the same, fitted and scored on sequences whose tokens were shuffled within
   each sequence (so it keeps which tokens occur together, but not their order).
 

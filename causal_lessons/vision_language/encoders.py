@@ -3,7 +3,11 @@ r"""The toy CLIP's encoders: a small CNN for images and two text encoders, one b
 - :class:`ImageEncoder`: two 3 x 3 convolutions with max pooling, then a linear map of the *flattened* feature
   map, so the position of each object (left or right) survives.
 - :class:`BagOfWords`: the mean of the caption's word embeddings, then a two-layer MLP,
-  :math:`f(w_1, \dots, w_L) = \mathrm{MLP}\big(\tfrac1L \sum_l E[w_l]\big)`. The mean forgets word order: two
+
+  .. math::
+      f(w_1, \dots, w_L) = \mathrm{MLP}\big(\tfrac1L \textstyle\sum_l E[w_l]\big).
+
+  The mean forgets word order: two
   captions with the same words in another order get the same embedding.
 - :class:`OrderAware`: a GRU reads the words left to right; its last hidden state, linearly mapped, is the
   caption's embedding.

@@ -181,7 +181,7 @@ class NWGMIntervention(VCIntervention):
     """
 
     def expected_confounder(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, d_z)``: :math:`\mathbb E_z[z]` for every feature."""
+        r"""``(B, d_z)``: :math:`\mathbb E_z[z]` for every feature."""
         _check_features(x, self.query.in_features)
         return (self.prior @ self.dictionary).expand(len(x), -1)
 

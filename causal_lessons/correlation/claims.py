@@ -57,7 +57,7 @@ SKELETON = {frozenset({"C", "G"}), frozenset({"G", "N"})}
 
 @dataclass(frozen=True)
 class CorrelationResults:
-    """Everything chapter 1 measures (see :func:`measure`).
+    r"""Everything chapter 1 measures (see :func:`measure`).
 
     Attributes
     ----------

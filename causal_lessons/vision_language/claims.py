@@ -24,6 +24,7 @@ from .._checks import as_1d_float
 from ..claims import HOLDS, INCONCLUSIVE, Claim, Finding, Interval, above, below, cached, make_claim, over_seeds
 from .contrastive import edit_similarities, fine_tune, pair_similarities, pretrain, toy_clip
 from .encoders import count_parameters
+from .lab import settings as lab_settings
 from .prompts import prompt_tuning
 from .scenes import World, edit_frame_relations, swap_pairs
 from .scores import monotone_share, right_step_share, winoground_scores
@@ -68,17 +69,18 @@ def sizes(at: str | None = None) -> Sizes:
     >>> s.world.size, len(s.seeds), s.pretrain_steps
     (16, 3, 300)
     """
+    lab = lab_settings(at)  # the world and the training budgets are the lab's: one place sets them
     return Sizes(
-        world=runtime.pick(World(), World(n_colours=6, n_shapes=5, n_relations=4, size=32, held_out=30), at),
+        world=lab.world,
         widths=runtime.pick((8, 16, 32, 32), (32, 64, 128, 128), at),
         seeds=runtime.seeds(3, 5, at),
-        pretrain_steps=runtime.steps(300, 4_000, at),
+        pretrain_steps=lab.pretrain_steps,
         batch=runtime.pick(16, 128, at),
-        fine_tune_steps=runtime.steps(40, 400, at),
-        eqsim_weight=0.1,
-        pairs_per_family=runtime.pick(24, 12, at),
-        prompt_epochs=runtime.steps(100, 300, at),
-        shots=runtime.pick(8, 16, at),
+        fine_tune_steps=lab.fine_tune_steps,
+        eqsim_weight=lab.eqsim_weight,
+        pairs_per_family=lab.pairs_per_family,
+        prompt_epochs=lab.prompt_epochs,
+        shots=lab.shots,
         eval_every=runtime.pick(10, 20, at),
         vqa_train=runtime.pick(2_000, 20_000, at),
         vqa_test=runtime.pick(600, 4_000, at),

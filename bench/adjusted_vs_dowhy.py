@@ -13,11 +13,11 @@ import logging
 import warnings
 
 import networkx as nx
+from timing import best_of  # bench/timing.py, beside this script
 
-from causal_lessons.datasets import load_chocolate_nobel
 from causal_lessons.correlation.estimation import adjusted_effect
 from causal_lessons.correlation.scm import LinearTriangle
-from timing import best_of  # bench/timing.py, beside this script
+from causal_lessons.datasets import load_chocolate_nobel
 
 
 def main() -> None:
@@ -39,8 +39,9 @@ def main() -> None:
         estimand = model.identify_effect(proceed_when_unidentifiable=True)
         ours = adjusted_effect(data, "C", "N", ["G"])
         theirs = model.estimate_effect(estimand, method_name="backdoor.linear_regression").value
-        t_ours = best_of(lambda: adjusted_effect(data, "C", "N", ["G"]), 20)
-        t_theirs = best_of(lambda: model.estimate_effect(estimand, method_name="backdoor.linear_regression"), 5)
+        t_ours = best_of(lambda data=data: adjusted_effect(data, "C", "N", ["G"]), 20)
+        t_theirs = best_of(lambda model=model, estimand=estimand: model.estimate_effect(estimand, method_name="backdoor.linear_regression"),
+                           5)
         print(f"{name:<24}{t_ours * 1e3:>14.2f}{t_theirs * 1e3:>12.2f}{t_theirs / t_ours:>18.1f}"
               f"{abs(ours - theirs):>15.1e}")
 

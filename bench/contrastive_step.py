@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from timing import best_of  # bench/timing.py, beside this script
 
 from causal_lessons.vision_language.contrastive import info_nce, pretrain, tokenizer, toy_clip
 from causal_lessons.vision_language.scenes import World, render
-from timing import best_of  # bench/timing.py, beside this script
 
 
 def loop_loss(model: torch.nn.Module, images: torch.Tensor, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -60,7 +60,7 @@ def main() -> None:
             values.append(float(loss.detach()))
             grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
 
-        def step(fn):  # one training step: forward, backward (the optimiser's update is the same for both)
+        def step(fn, images=images, ids=ids, lengths=lengths):  # one training step: forward, backward (the optimiser's update is the same for both)
             def run():
                 model.zero_grad()
                 fn(model, images, ids, lengths).backward()

@@ -11,9 +11,9 @@ before the one conv2d call; it has |G| times fewer parameters than the plain con
 from __future__ import annotations
 
 import torch
+from timing import best_of  # bench/timing.py, beside this script
 
 from causal_lessons.equivariance.group_conv import GroupConvC4, GroupConvD4, parameter_count
-from timing import best_of  # bench/timing.py, beside this script
 
 
 def main() -> None:
@@ -27,8 +27,8 @@ def main() -> None:
                 plain = torch.nn.Conv2d(c * order, o * order, 3, padding=1)
                 x = torch.randn(b, c, order, h, h)
                 flat = x.flatten(1, 2)
-                t_group = best_of(lambda: group(x))
-                t_plain = best_of(lambda: plain(flat))
+                t_group = best_of(lambda group=group, x=x: group(x))
+                t_plain = best_of(lambda plain=plain, flat=flat: plain(flat))
                 params = parameter_count(plain) / parameter_count(group)
                 print(f"{name:<6}{f'{b}, {c}, {o}, {h}':<16}{t_group * 1e3:>16.2f}{t_plain * 1e3:>13.2f}"
                       f"{t_group / t_plain:>12.2f}{params:>13.1f}")

@@ -9,9 +9,9 @@ measured in this run; not a test.
 from __future__ import annotations
 
 import torch
+from timing import best_of  # bench/timing.py, beside this script
 
 from causal_lessons.context.penalty import irmv1_penalty, irmv1_penalty_closed_form
-from timing import best_of  # bench/timing.py, beside this script
 
 N = 1_000_000
 

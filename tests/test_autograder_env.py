@@ -25,9 +25,16 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-
 from exercise_tools import (
-    GUARD_DIR, TORCH_SPEC, build, copy_checkout, fresh_venv, grade, reference_answers, student_notebook, submission,
+    GUARD_DIR,
+    TORCH_SPEC,
+    build,
+    copy_checkout,
+    fresh_venv,
+    grade,
+    reference_answers,
+    student_notebook,
+    submission,
     unguarded_env,
 )
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bad_input import Case, check_case, params
 
 import causal_lessons
-from bad_input import Case, check_case, params
 from causal_lessons import _checks, claims, datasets, diagrams, notebook, runtime
 
 TESTS = Path(__file__).resolve().parent

@@ -19,9 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 import book_pages
+import pytest
 from book_pages import chapter_slugs, source_of, toc_files
 
 pytestmark = pytest.mark.book

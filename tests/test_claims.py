@@ -40,9 +40,9 @@ def test_within_a_published_number():
 
 
 def test_combine_rules():
-    H, P, F, I = C.HOLDS, C.PARTLY, C.FAILS, C.INCONCLUSIVE
-    assert [C.combine(v) for v in ([H], [H, H], [H, F], [H, I], [F, I], [F, F], [I, I], [P, H])] == \
-        [H, H, P, P, F, F, I, P]
+    H, P, F, U = C.HOLDS, C.PARTLY, C.FAILS, C.INCONCLUSIVE
+    assert [C.combine(v) for v in ([H], [H, H], [H, F], [H, U], [F, U], [F, F], [U, U], [P, H])] == \
+        [H, H, P, P, F, F, U, P]
 
 
 def test_over_seeds_matches_the_t_interval():

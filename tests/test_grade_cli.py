@@ -11,7 +11,6 @@ import sys
 import nbformat
 import psutil
 import pytest
-
 from exercise_tools import ROOT, Exercise, built, reference_answers, student_notebook, submission
 
 pytestmark = pytest.mark.grading

@@ -27,12 +27,26 @@ import zipfile
 
 import nbformat
 import pytest
-
 from exercise_tools import (
-    Builds, Exercise, blank_violations, build, built as build_cached, check_cells, describe, printed_violations,
-    prove, raising_violations, reference_answers, reference_violations, right_violations, rounds, speed_violations,
-    structure_violations, student_notebook, wrong_violations,
+    Builds,
+    Exercise,
+    blank_violations,
+    build,
+    check_cells,
+    describe,
+    printed_violations,
+    prove,
+    raising_violations,
+    reference_answers,
+    reference_violations,
+    right_violations,
+    rounds,
+    speed_violations,
+    structure_violations,
+    student_notebook,
+    wrong_violations,
 )
+from exercise_tools import built as build_cached
 
 pytestmark = pytest.mark.grading
 SLUGS = build.masters()

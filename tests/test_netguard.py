@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 import sitecustomize as guard
 from conftest import NETLOG
 

@@ -17,9 +17,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from exercise_tools import (
-    TORCH_SPEC, Builds, build, check_cells, copy_checkout, fresh_venv, reference_answers, submission, unguarded_env,
+    TORCH_SPEC,
+    Builds,
+    build,
+    check_cells,
+    copy_checkout,
+    fresh_venv,
+    reference_answers,
+    submission,
+    unguarded_env,
 )
 
 pytestmark = pytest.mark.fresh_env

@@ -22,12 +22,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from course_repo import Repository
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
-
-from course_repo import Repository
 from toc_order import toc_docnames
 
 LOGGER = logging.getLogger(__name__)

@@ -21,12 +21,30 @@ import torch
 
 from .. import runtime
 from ..claims import (
-    FAILS, HOLDS, Claim, Finding, Interval, above, below, bootstrap, cached, make_claim, over_seeds, within,
+    FAILS,
+    HOLDS,
+    Claim,
+    Finding,
+    Interval,
+    above,
+    below,
+    bootstrap,
+    cached,
+    make_claim,
+    over_seeds,
+    within,
 )
 from ..datasets import load_coco_labels
 from .cooccurrence import (
-    backdoor, backdoor_matrix, conditional, conditional_matrix, interventional, interventional_matrix,
-    resampled_pair, skipped_strata, stratum_table,
+    backdoor,
+    backdoor_matrix,
+    conditional,
+    conditional_matrix,
+    interventional,
+    interventional_matrix,
+    resampled_pair,
+    skipped_strata,
+    stratum_table,
 )
 from .scenes import make_scene_world, select_photos
 from .vcrcnn import NWGMIntervention, VCIntervention, approximation_errors, confounder_dictionary, fit

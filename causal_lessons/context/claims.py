@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..claims import Claim, Interval, above, below, cached, make_claim, over_seeds
 from .._checks import as_1d_float
+from ..claims import Claim, Interval, above, below, cached, make_claim, over_seeds
 from .coloured_digits import NOISE, TEST_AGREEMENT, TRAIN_AGREEMENTS
-from .experiment import METHODS, Settings, SeedRun, irm_with_schedule, run_seed
+from .experiment import METHODS, SeedRun, Settings, irm_with_schedule, run_seed
 from .lab import settings as lab_settings
 
 #: The failure shown: IRMv1 with a penalty weight this many times smaller than the chapter's.

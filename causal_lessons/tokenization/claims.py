@@ -18,12 +18,33 @@ from scipy import stats
 
 from .. import runtime
 from .._checks import check_positive_int
-from ..claims import FAILS, HOLDS, PARTLY, VERDICTS, Claim, Interval, above, below, bootstrap, cached, combine, make_claim, within
+from ..claims import (
+    FAILS,
+    HOLDS,
+    PARTLY,
+    VERDICTS,
+    Claim,
+    Interval,
+    above,
+    below,
+    bootstrap,
+    cached,
+    combine,
+    make_claim,
+    within,
+)
 from ..datasets import load_text
 from .token_stats import OrderGap, order_gap, rank_frequency, unigram_entropy, zipf_fit, zipf_mle
 from .tokenizers import (
-    CoarseToFineTokenizer, PatchTokenizer, bpe_ids, codebook_usage, load_photos, prefix_errors, random_crops,
-    word_tokens, words_to_ids,
+    CoarseToFineTokenizer,
+    PatchTokenizer,
+    bpe_ids,
+    codebook_usage,
+    load_photos,
+    prefix_errors,
+    random_crops,
+    word_tokens,
+    words_to_ids,
 )
 
 #: Vocabulary sizes at which words (the V - 1 most frequent + UNK) and k-means patch tokens (K = V) are compared.

@@ -26,7 +26,16 @@ from .. import runtime
 from .._checks import check_positive_int
 from .encoders import ImageEncoder, ToyCLIP, text_encoder
 from .scenes import (
-    Object, Scene, SwapPairs, World, WordTokenizer, object_caption, render, render_objects, sliding_edit, swap_pairs,
+    Object,
+    Scene,
+    SwapPairs,
+    WordTokenizer,
+    World,
+    object_caption,
+    render,
+    render_objects,
+    sliding_edit,
+    swap_pairs,
 )
 from .scores import eqsim_loss
 

@@ -7,10 +7,19 @@ import matplotlib
 import numpy as np
 import pytest
 import torch
-
 from bad_input import Case, check_case, params
-from causal_lessons.confounders import claims, coloured_images, context_shortcut, cooccurrence, dags, explorers
-from causal_lessons.confounders import lab, scenes, vcrcnn
+
+from causal_lessons.confounders import (
+    claims,
+    coloured_images,
+    context_shortcut,
+    cooccurrence,
+    dags,
+    explorers,
+    lab,
+    scenes,
+    vcrcnn,
+)
 
 matplotlib.use("Agg")
 

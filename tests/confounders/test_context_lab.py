@@ -7,7 +7,13 @@ import torch
 
 from causal_lessons import runtime
 from causal_lessons.confounders.context_shortcut import (
-    METHODS, SmallCNN, colour_reading, context_experiment, ipw_weights, make_context_images, n_parameters,
+    METHODS,
+    SmallCNN,
+    colour_reading,
+    context_experiment,
+    ipw_weights,
+    make_context_images,
+    n_parameters,
     train_classifier,
 )
 from causal_lessons.confounders.lab import job, settings

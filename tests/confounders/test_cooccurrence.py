@@ -13,12 +13,21 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from causal_lessons.confounders.cooccurrence import (
-    backdoor, backdoor_matrix, class_index, conditional, conditional_matrix, interventional,
-    interventional_matrix, resampled_pair, skipped_strata, stratum_table, three_way_counts,
+    backdoor,
+    backdoor_matrix,
+    class_index,
+    conditional,
+    conditional_matrix,
+    interventional,
+    interventional_matrix,
+    resampled_pair,
+    skipped_strata,
+    stratum_table,
+    three_way_counts,
 )
-from causal_lessons.datasets import load_coco_labels
-from causal_lessons.correlation.dowhy_steps import four_steps
 from causal_lessons.confounders.scenes import make_scene_world, select_photos
+from causal_lessons.correlation.dowhy_steps import four_steps
+from causal_lessons.datasets import load_coco_labels
 
 
 @pytest.fixture(scope="module")

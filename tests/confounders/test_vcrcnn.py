@@ -11,7 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from causal_lessons.confounders.vcrcnn import (
-    NWGMIntervention, VCIntervention, approximation_errors, confounder_dictionary, fit, nwgm,
+    NWGMIntervention,
+    VCIntervention,
+    approximation_errors,
+    confounder_dictionary,
+    fit,
+    nwgm,
 )
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import torch
-
 from bad_input import Case, check_case, params
-from causal_lessons.context import claims, coloured_digits as cd, experiment, figures, inference, lab, penalty
-from causal_lessons.context import training
+
+from causal_lessons.context import claims, experiment, figures, inference, lab, penalty, training
+from causal_lessons.context import coloured_digits as cd
 
 _z = torch.tensor([1.5, -0.5, 0.2, -2.0, 0.7])
 _y = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0])

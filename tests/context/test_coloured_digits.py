@@ -8,7 +8,13 @@ from scipy import stats
 
 from causal_lessons.confounders.coloured_images import PALETTE
 from causal_lessons.context.coloured_digits import (
-    N_DIGITS, coloured_digits, environments_dag, make_environment, pool, random_shifts, remove_colour,
+    N_DIGITS,
+    coloured_digits,
+    environments_dag,
+    make_environment,
+    pool,
+    random_shifts,
+    remove_colour,
 )
 from causal_lessons.diagrams import edges_through_nodes
 from causal_lessons.equivariance.rotated_digits import load_digit_images

@@ -11,7 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from causal_lessons.context.inference import (
-    best_split, eiil_objective, infer_environments, partition_agreement, partition_kappa, split_environment,
+    best_split,
+    eiil_objective,
+    infer_environments,
+    partition_agreement,
+    partition_kappa,
+    split_environment,
 )
 from causal_lessons.context.penalty import example_gradients, irmv1_penalty, irmv1_penalty_closed_form
 

@@ -11,7 +11,7 @@ from causal_lessons import runtime
 from causal_lessons.claims import HOLDS, INCONCLUSIVE, VERDICTS
 from causal_lessons.context import claims as C
 from causal_lessons.context.coloured_digits import coloured_digits
-from causal_lessons.context.experiment import METHODS, SeedRun, run_seed
+from causal_lessons.context.experiment import METHODS, SeedRun
 from causal_lessons.context.lab import job, settings
 from causal_lessons.context.training import MLP, n_parameters, train
 

@@ -7,11 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from bad_input import Case, check_case, params
-from causal_lessons.correlation import claims, discovery, dowhy_steps, estimation, explorers, lab, labels
+
+from causal_lessons.correlation import claims, discovery, dowhy_steps, estimation, explorers, lab, labels, scm
 from causal_lessons.correlation import neural_adjustment as na
-from causal_lessons.correlation import scm
 
 M = "causal_lessons.correlation"
 FRAME = pd.DataFrame({"x": [1.0, 2.0, 3.5, 4.0, 5.5, 6.0, 8.0], "y": [2.0, 1.0, 4.0, 3.0, 6.5, 5.0, 9.0],

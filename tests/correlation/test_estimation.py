@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from causal_lessons.datasets import load_chocolate_nobel
 from causal_lessons.correlation.dowhy_steps import REFUTERS, four_steps
 from causal_lessons.correlation.estimation import adjusted_effect, partial_correlation, pearson, regression_coefficients
 from causal_lessons.correlation.scm import LinearTriangle
+from causal_lessons.datasets import load_chocolate_nobel
 
 
 def test_pearson_on_real_data_and_its_interval():

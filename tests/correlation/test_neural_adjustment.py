@@ -4,7 +4,11 @@ import pytest
 import torch
 
 from causal_lessons.correlation.neural_adjustment import (
-    adjusted_probability, binary_confounded_scm, fit_outcome_model, naive_probability, true_conditional,
+    adjusted_probability,
+    binary_confounded_scm,
+    fit_outcome_model,
+    naive_probability,
+    true_conditional,
     true_interventional,
 )
 

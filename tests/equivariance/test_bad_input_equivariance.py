@@ -8,8 +8,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import torch
-
 from bad_input import Case, check_case, params
+
 from causal_lessons.claims import Interval
 from causal_lessons.equivariance import claims, disentangle, fitted, group_conv, groups, lab, rotated_digits
 from causal_lessons.equivariance.group_conv import C4_ON_IMAGES, C4_ON_LIFTED, D4

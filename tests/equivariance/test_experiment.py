@@ -8,7 +8,8 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 import torch
-from hypothesis import given, settings as hyp_settings
+from hypothesis import given
+from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from causal_lessons import runtime
@@ -16,12 +17,26 @@ from causal_lessons.claims import VERDICTS, Interval
 from causal_lessons.equivariance import claims as chapter_claims
 from causal_lessons.equivariance.fitted import channel_map, fitted_equivariance_error
 from causal_lessons.equivariance.group_conv import (
-    C4_ON_IMAGES, D4_ON_IMAGES, LiftingConvC4, LiftingConvD4, PlainCNN, parameter_count,
+    C4_ON_IMAGES,
+    D4_ON_IMAGES,
+    LiftingConvC4,
+    LiftingConvD4,
+    PlainCNN,
+    parameter_count,
 )
 from causal_lessons.equivariance.lab import job, settings
 from causal_lessons.equivariance.rotated_digits import (
-    MODELS, digit_images, layer_errors, load_digit_images, make_model, matched_widths, orbit_scores, split,
-    summary, train, upside_down_reading,
+    MODELS,
+    digit_images,
+    layer_errors,
+    load_digit_images,
+    make_model,
+    matched_widths,
+    orbit_scores,
+    split,
+    summary,
+    train,
+    upside_down_reading,
 )
 
 
@@ -235,7 +250,7 @@ def test_layer_errors_equal_the_one_layer_measures():
         net = make_model(name, 3).eval()
         table = layer_errors(net, x[:50], x[50:80])
         for i in range(len(net.layers)):
-            layer = lambda t, i=i: net.features(t)[i]  # noqa: E731
+            layer = lambda t, i=i, net=net: net.features(t)[i]  # noqa: E731
             assert table["fixed"].iloc[i] == pytest.approx(equivariance_error(layer, x[50:80], C4_ON_IMAGES, act_out),
                                                            rel=1e-5, abs=1e-9)
             assert table["fitted"].iloc[i] == pytest.approx(

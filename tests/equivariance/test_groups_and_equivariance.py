@@ -10,16 +10,43 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from causal_lessons.equivariance.disentangle import (
-    BLOCKS, FACTORS, act, all_states, disentangled_encoder, entangled_encoder, leakage, render,
+    BLOCKS,
+    FACTORS,
+    act,
+    all_states,
+    disentangled_encoder,
+    entangled_encoder,
+    leakage,
+    render,
     subspace_leakage,
 )
 from causal_lessons.equivariance.group_conv import (
-    C4_ON_IMAGES, C4_ON_LIFTED, D4_ON_IMAGES, D4_ON_LIFTED, TRIVIAL, TRIVIAL_D4, C4InvariantCNN, D4InvariantCNN,
-    GroupConv, GroupConvC4, GroupConvD4, LiftingConv, LiftingConvC4, LiftingConvD4, axis_permutations,
-    equivariance_error, pool_grid, regular_action, strided_equivariance_error,
+    C4_ON_IMAGES,
+    C4_ON_LIFTED,
+    D4_ON_IMAGES,
+    D4_ON_LIFTED,
+    TRIVIAL,
+    TRIVIAL_D4,
+    C4InvariantCNN,
+    D4InvariantCNN,
+    GroupConv,
+    GroupConvC4,
+    GroupConvD4,
+    LiftingConv,
+    LiftingConvC4,
+    LiftingConvD4,
+    axis_permutations,
+    equivariance_error,
+    pool_grid,
+    regular_action,
+    strided_equivariance_error,
 )
 from causal_lessons.equivariance.groups import (
-    CyclicRotations, CyclicTranslations, Dihedral, cayley_table, regular_representation,
+    CyclicRotations,
+    CyclicTranslations,
+    Dihedral,
+    cayley_table,
+    regular_representation,
 )
 from causal_lessons.equivariance.rotated_digits import make_model, mean_curves, rotate_randomly
 

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from bad_input import Case, check_case, params
+
 from causal_lessons.tokenization import claims, lab, tiny_gpt, token_stats, tokenizers, vqvae
 
 T = "causal_lessons.tokenization"

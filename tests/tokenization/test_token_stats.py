@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from causal_lessons.datasets import load_text
 from causal_lessons.tokenization.token_stats import (
-    BETAS, bigram_cross_entropy, order_gap, rank_frequency, unigram_entropy, zipf_fit, zipf_mle, zipf_slope,
+    BETAS,
+    bigram_cross_entropy,
+    order_gap,
+    rank_frequency,
+    unigram_entropy,
+    zipf_fit,
+    zipf_mle,
+    zipf_slope,
 )
 from causal_lessons.tokenization.tokenizers import UNK, word_tokens, words_to_ids
 

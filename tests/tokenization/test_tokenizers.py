@@ -7,8 +7,17 @@ import numpy as np
 import pytest
 
 from causal_lessons.tokenization.tokenizers import (
-    END, MAX_CROP, CoarseToFineTokenizer, PatchTokenizer, bpe_ids, codebook_usage, load_photos, prefix_errors,
-    random_crops, word_tokens, words_to_ids,
+    END,
+    MAX_CROP,
+    CoarseToFineTokenizer,
+    PatchTokenizer,
+    bpe_ids,
+    codebook_usage,
+    load_photos,
+    prefix_errors,
+    random_crops,
+    word_tokens,
+    words_to_ids,
 )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from bad_input import Case, check_case, params
+
 from causal_lessons.vision_language import claims, contrastive, encoders, lab, prompts, scenes, scores, vqa
 
 W = scenes.World()

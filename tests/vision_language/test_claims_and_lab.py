@@ -9,9 +9,7 @@ from causal_lessons import claims as C
 from causal_lessons import runtime
 from causal_lessons.vision_language import claims as vl
 from causal_lessons.vision_language import lab
-from causal_lessons.vision_language.contrastive import (
-    fine_tune, pair_similarities, pretrain, toy_clip,
-)
+from causal_lessons.vision_language.contrastive import fine_tune, pair_similarities, pretrain, toy_clip
 from causal_lessons.vision_language.prompts import prompt_tuning
 from causal_lessons.vision_language.scenes import swap_pairs
 
@@ -29,7 +27,7 @@ def test_the_bag_of_words_scores_exactly_zero_in_every_seed(results):
 def test_measurements_are_shares_over_every_seed(results):
     n = len(results.sizes.seeds)
     assert n >= 3
-    for name, by_metric in results.scores.items():
+    for by_metric in results.scores.values():
         for values in by_metric.values():
             assert len(values) == n and all(0 <= v <= 1 for v in values)
     for table in (results.monotone, results.right_steps):
@@ -51,7 +49,7 @@ def test_text_encoders_are_matched_and_the_example_pair_is_a_swap(results):
 def test_prompts_start_together_and_zero_shot_stays_flat(results):
     p = results.prompts
     start = p[p.epoch == 0]
-    for seed, rows in start.groupby("seed"):
+    for _, rows in start.groupby("seed"):
         assert rows["base"].nunique() == 1 and rows["new"].nunique() == 1
     zs = p[p.method == "zero-shot"].groupby("seed")[["base", "new"]].nunique()
     assert (zs == 1).all().all()

@@ -15,7 +15,12 @@ from causal_lessons.vision_language.encoders import BagOfWords, text_encoder
 from causal_lessons.vision_language.prompts import harmonic_mean, prograd_gradient
 from causal_lessons.vision_language.scenes import World, swap_pairs
 from causal_lessons.vision_language.scores import (
-    chance_scores, eqsim_loss, eqsim_terms, monotone_share, right_step_share, winoground_scores,
+    chance_scores,
+    eqsim_loss,
+    eqsim_terms,
+    monotone_share,
+    right_step_share,
+    winoground_scores,
 )
 
 # s[n, c, i]: caption c against image i.

@@ -11,13 +11,26 @@ import torch
 import torch.nn.functional as F
 
 from causal_lessons.vision_language.contrastive import (
-    edit_similarities, fine_tune, info_nce, pair_similarities, pretrain, similarity, tokenizer, toy_clip,
+    edit_similarities,
+    fine_tune,
+    info_nce,
+    pair_similarities,
+    pretrain,
+    similarity,
+    tokenizer,
+    toy_clip,
 )
 from causal_lessons.vision_language.encoders import OrderAware, count_parameters, text_encoder
 from causal_lessons.vision_language.prompts import PromptLearner, prompt_tuning, split_classes
 from causal_lessons.vision_language.scenes import World, swap_pairs
 from causal_lessons.vision_language.vqa import (
-    ImageQuestion, QuestionOnly, question_only_accuracy, train_vqa, usual_colours, vqa_data, vqa_predict,
+    ImageQuestion,
+    QuestionOnly,
+    question_only_accuracy,
+    train_vqa,
+    usual_colours,
+    vqa_data,
+    vqa_predict,
 )
 
 

@@ -7,8 +7,18 @@ import pytest
 import torch
 
 from causal_lessons.vision_language.scenes import (
-    BACKGROUND, COLOURS, Scene, World, WordTokenizer, family_of, object_caption, render, render_objects,
-    edit_frame_relations, sliding_edit, swap_pairs,
+    BACKGROUND,
+    COLOURS,
+    Scene,
+    WordTokenizer,
+    World,
+    edit_frame_relations,
+    family_of,
+    object_caption,
+    render,
+    render_objects,
+    sliding_edit,
+    swap_pairs,
 )
 
 

@@ -40,6 +40,7 @@ from scipy import stats
 
 from . import runtime
 from ._checks import as_1d_float, check_probability
+from .formatting import constant, decimals_for, number
 
 HOLDS, PARTLY, FAILS, INCONCLUSIVE = "holds", "holds in part", "does not hold", "inconclusive"
 #: The four verdicts a claim can get.
@@ -47,10 +48,6 @@ VERDICTS = (HOLDS, PARTLY, FAILS, INCONCLUSIVE)
 CACHE_ENV = "CAUSAL_LESSONS_CACHE"
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _number(value: float, digits: int) -> str:
-    return f"{value:.{digits}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{digits}f}"
 
 
 @dataclass(frozen=True)
@@ -68,8 +65,10 @@ class Interval:
 
     Examples
     --------
-    >>> Interval(0.6, 0.25, 0.82, method="bootstrap").text()
+    >>> Interval(0.6, 0.25, 0.82, method="bootstrap").text(3)
     '0.600 (95% CI 0.250 to 0.820)'
+    >>> Interval(0.6, 0.25, 0.82, method="bootstrap").text()  # the interval is 0.57 wide: two decimals
+    '0.60 (95% CI 0.25 to 0.82)'
     >>> Interval.exact(72 / 128).text(4)
     '0.5625 (exact)'
     """
@@ -101,12 +100,16 @@ class Interval:
         """Whether the interval has zero width."""
         return self.low == self.high
 
-    def text(self, digits: int = 3) -> str:
-        """The estimate with its interval, for a table or a sentence."""
+    def text(self, digits: int | None = None) -> str:
+        """The estimate with its interval, for a table or a sentence, written by
+        :func:`causal_lessons.formatting.number`: to ``digits`` decimals, or by default to the precision the
+        interval supports (:func:`causal_lessons.formatting.decimals_for` of its width)."""
         if self.is_exact:
-            return f"{_number(self.value, digits)} ({self.method or 'exact'})"
-        return (f"{_number(self.value, digits)} ({self.level:.0%} CI {_number(self.low, digits)} to "
-                f"{_number(self.high, digits)})")
+            return f"{number(self.value, digits)} ({self.method or 'exact'})"
+        if digits is None:
+            digits = decimals_for(self.high - self.low)
+        return (f"{number(self.value, digits)} ({number(self.level, 0, percent=True)} CI {number(self.low, digits)} "
+                f"to {number(self.high, digits)})")
 
 
 def bootstrap(statistic: Callable[[np.ndarray], float], n_rows: int, n_resamples: int = 2_000, seed: int = 0,
@@ -199,7 +202,7 @@ def _check_estimate(estimate: Any, what: str) -> Interval:
     return estimate
 
 
-def above(estimate: Interval, threshold: float, what: str, digits: int = 3) -> Finding:
+def above(estimate: Interval, threshold: float, what: str, digits: int | None = None) -> Finding:
     """The claim "``what`` exceeds ``threshold``", decided by the estimate's interval.
 
     Examples
@@ -213,11 +216,11 @@ def above(estimate: Interval, threshold: float, what: str, digits: int = 3) -> F
     verdict = HOLDS if estimate.low > threshold else FAILS if estimate.high <= threshold else INCONCLUSIVE
     side = "interval" if not estimate.is_exact else "value"
     return Finding(f"{what} = {estimate.text(digits)}",
-                   f"{what} > {threshold:g}: holds if the {side} lies above, fails if it lies at or below, "
+                   f"{what} > {constant(threshold)}: holds if the {side} lies above, fails if it lies at or below, "
                    "else inconclusive", verdict)
 
 
-def below(estimate: Interval, threshold: float, what: str, digits: int = 3) -> Finding:
+def below(estimate: Interval, threshold: float, what: str, digits: int | None = None) -> Finding:
     """The claim "``what`` is less than ``threshold``" (see :func:`above`).
 
     Examples
@@ -229,11 +232,12 @@ def below(estimate: Interval, threshold: float, what: str, digits: int = 3) -> F
     verdict = HOLDS if estimate.high < threshold else FAILS if estimate.low >= threshold else INCONCLUSIVE
     side = "interval" if not estimate.is_exact else "value"
     return Finding(f"{what} = {estimate.text(digits)}",
-                   f"{what} < {threshold:g}: holds if the {side} lies below, fails if it lies at or above, "
+                   f"{what} < {constant(threshold)}: holds if the {side} lies below, fails if it lies at or above, "
                    "else inconclusive", verdict)
 
 
-def within(estimate: Interval, target: float, tolerance: float, what: str, digits: int = 3) -> Finding:
+def within(estimate: Interval, target: float, tolerance: float, what: str,
+           digits: int | None = None) -> Finding:
     """The claim "``what`` equals ``target``" up to ``tolerance`` (a published number, reproduced).
 
     Holds when the interval lies inside ``[target - tolerance, target + tolerance]``, does not hold when it lies
@@ -254,7 +258,7 @@ def within(estimate: Interval, target: float, tolerance: float, what: str, digit
     outside = estimate.high < lo or estimate.low > hi
     verdict = HOLDS if inside else FAILS if outside else INCONCLUSIVE
     return Finding(f"{what} = {estimate.text(digits)}",
-                   f"{what} = {target:g} +- {tolerance:g}: holds if the interval lies inside, fails if it lies "
+                   f"{what} = {constant(target)} +- {constant(tolerance)}: holds if the interval lies inside, fails if it lies "
                    "outside, else inconclusive", verdict)
 
 
@@ -328,7 +332,7 @@ def make_claim(chapter: str, claim: str, findings: Sequence[Finding], setting: s
     --------
     >>> row = make_claim("correlation", "r is large", [above(Interval(0.79, 0.56, 0.91), 0.5, "r")], "23 countries")
     >>> row.verdict, row.measured
-    ('holds', '23 countries: r = 0.790 (95% CI 0.560 to 0.910)')
+    ('holds', '23 countries: r = 0.79 (95% CI 0.56 to 0.91)')
     """
     findings = list(findings)
     if not findings or not all(isinstance(f, Finding) for f in findings):

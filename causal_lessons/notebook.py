@@ -3,16 +3,21 @@
 :func:`setup` makes matplotlib figures sharp on high-density screens (retina PNG) with text at least as large as
 the book's body text, once the figure is shown at its natural width (at most :data:`WIDTH` inches, the width of
 the book's column). :func:`glue` hands a computed value to the book's prose (MyST-NB's ``glue``), so no number
-in a sentence is typed in; in Colab or plain Jupyter, where the book builder is absent, it does nothing.
+in a sentence is typed in, and writes a number as :mod:`causal_lessons.formatting` does; in Colab or plain
+Jupyter, where the book builder is absent, it does nothing.
 :func:`key_result` reports the one number that sums a notebook up, for ``bench/full_size.py``.
 """
 
 from __future__ import annotations
 
 import math
+from numbers import Real
 from typing import Any
 
+import numpy as np
+
 from . import runtime
+from .formatting import number
 
 #: Widest figure, in inches at 100 dpi: it fits the book's column at a 1280 px window without shrinking (the
 #: column holds 753 CSS px there, ``book/_static/causal-lessons.css``; ``tests/test_book.py`` measures it).
@@ -68,35 +73,58 @@ def setup(seed: int = 0) -> str:
     return runtime.describe()
 
 
-def glue(name: str, value: Any, display: bool = False) -> Any:
+def text(value: Any, digits: int | None = None, *, percent: bool = False, width: float | None = None) -> Any:
+    """What :func:`glue` gives the prose for ``value``: a real number as
+    :func:`causal_lessons.formatting.number` writes it, anything else (a phrase, a figure, a table) as it is.
+
+    Examples
+    --------
+    >>> text(0.78912), text(0.78912, 2), text(82081), text(0.25, percent=True), text("a phrase")
+    ('0.789', '0.79', '82,081', '25.0%', 'a phrase')
+    """
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        value = value.item()
+    if isinstance(value, Real) and not isinstance(value, (bool, np.bool_)):
+        return number(value, digits, percent=percent, width=width)
+    if digits is not None or percent or width is not None:
+        raise TypeError(f"digits, percent and width format a real number; value is a {type(value).__name__}")
+    return value
+
+
+def glue(name: str, value: Any, display: bool = False, *, digits: int | None = None, percent: bool = False,
+         width: float | None = None) -> Any:
     """Give ``value`` to the book's prose under ``name`` (``{glue:text}`name``` in MyST); returns ``value``.
 
+    A real number (a Python or numpy scalar, a 0-d tensor) is glued as the text :func:`text` writes for it, with
+    ``digits``, ``percent`` and ``width`` passed to :func:`causal_lessons.formatting.number`: the prose never
+    formats a number itself (no ``{glue:text}`name:.3f```), so every number in the book is written one way.
     Outside the book build (Colab, Jupyter without MyST-NB) nothing is glued and the value is returned as is.
-    A numpy scalar or 0-d tensor is glued as the Python number it holds, so that ``{glue:text}`name:.3f``` formats
-    it (MyST-NB formats the glued ``repr``, and ``np.float64(0.5)`` is not a number to it).
 
     Examples
     --------
     >>> glue("answer", 42)
     42
-    >>> import numpy as np; glue("share", np.float64(0.25))
-    0.25
+    >>> import numpy as np; glue("share", np.float64(0.25), digits=2)
+    np.float64(0.25)
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be an identifier-like string, got {name!r}")
-    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
-        value = value.item()
+    shown = text(value, digits, percent=percent, width=width)
+    _glue(name, shown, display)
+    return value
+
+
+def _glue(name: str, value: Any, display: bool = False) -> None:
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
-        return value
+        return
     try:
         from IPython import get_ipython
     except ImportError:
-        return value
+        return
     if get_ipython() is not None:
         myst_glue(name, value, display=display)
-    return value
 
 
 #: The glue names of a notebook's key result and of what it measures (see :func:`key_result`).
@@ -131,9 +159,9 @@ def key_result(what: str, value: float) -> float:
         raise TypeError(f"what must be a non-empty string saying what the number is, got {what!r}")
     if isinstance(value, (bool, str, bytes)) or not hasattr(value, "__float__"):
         raise TypeError(f"value must be a real number, got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"value must be finite, got {number}")
-    glue(KEY_RESULT, number)
-    glue(KEY_RESULT_WHAT, what.strip())
-    return number
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"value must be finite, got {value}")
+    _glue(KEY_RESULT, value)  # a number, read back by bench/full_size.py
+    _glue(KEY_RESULT_WHAT, what.strip())
+    return value

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ._checks import check_positive_int
+from .formatting import number
 
 QUICK_ENV = "CAUSAL_LESSONS_QUICK"
 
@@ -239,8 +240,8 @@ class Job:
 def _si(value: float) -> str:
     for unit, scale in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if value >= scale:
-            return f"{value / scale:.1f} {unit}"
-    return f"{value:.0f} "
+            return f"{number(value / scale, 1)} {unit}"
+    return f"{number(value, 0)} "
 
 
 def count_flops(step: Callable[[], Any]) -> int:

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test smoke exercises grade env system browser clean
+.PHONY: book test smoke variants exercises grade env system browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ browser:
 ## screenshots in _build/screenshots/). The smoke pass is not part of it: see `make smoke`.
 test: $(STAMP) system browser
 	CAUSAL_LESSONS_QUICK=1 $(BIN)/python -m pytest
+
+## Build the book three more ways -- torch on one CPU thread, on two, and every seed offset by 100 -- and read every
+## page of each build as `make test` does: no page, claim row or test may hang on one run's particular values.
+variants: $(STAMP) system browser
+	for variant in CAUSAL_LESSONS_THREADS=1 CAUSAL_LESSONS_THREADS=2 CAUSAL_LESSONS_SEED_OFFSET=100; do \
+		echo "== $$variant"; \
+		env $$variant CAUSAL_LESSONS_QUICK=1 $(BIN)/python -m pytest -p no:cacheprovider tests/test_book.py || exit 1; \
+	done
 
 ## Execute every notebook (pages and labs) at the smoke size -- the full size's data and models, at most 2 steps
 ## per training loop, one seed -- and report each one's time. `bench/full_size.py` runs them at the full size.

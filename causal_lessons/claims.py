@@ -368,8 +368,8 @@ def _source_hash() -> str:
 def cached(fn: F) -> F:
     """Compute ``fn`` once per book build: cached by joblib under ``$CAUSAL_LESSONS_CACHE`` when it is set.
 
-    The cache key holds the function, its arguments, the size (quick/full/smoke) and a hash of the package's
-    source, so a changed package or size never reads a stale result.
+    The cache key holds the function, its arguments, the size (quick/full/smoke), the seed offset and a hash of the
+    package's source, so a changed package, size or seed never reads a stale result.
 
     Examples
     --------
@@ -387,7 +387,7 @@ def cached(fn: F) -> F:
             return fn(*args, **kwargs)
         from joblib import Memory
 
-        memory = Memory(Path(location) / f"{runtime.size()}-{_source_hash()}", verbose=0)
+        memory = Memory(Path(location) / f"{runtime.size()}-{runtime.seed_offset()}-{_source_hash()}", verbose=0)
         return memory.cache(fn)(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

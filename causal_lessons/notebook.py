@@ -43,7 +43,9 @@ STYLE = {
 
 
 def setup(seed: int = 0) -> str:
-    """Apply the book's figure style, seed every generator, and describe the size and device.
+    """Apply the book's figure style, seed every generator (``seed`` plus
+    :func:`causal_lessons.runtime.seed_offset`), set torch's thread count
+    (:func:`causal_lessons.runtime.configure_threads`), and describe the size and device.
 
     Returns
     -------
@@ -69,7 +71,8 @@ def setup(seed: int = 0) -> str:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
         set_matplotlib_formats("retina")
-    runtime.seed_everything(seed)
+    runtime.configure_threads()
+    runtime.seed_everything(seed + runtime.seed_offset())
     return runtime.describe()
 
 

@@ -2,8 +2,8 @@
 
 The environment variable ``CAUSAL_LESSONS_QUICK`` selects the size:
 
-- ``CAUSAL_LESSONS_QUICK=1`` -- **quick**: every notebook runs in at most 45 s on two CPU cores (the book
-  build, CI, laptops);
+- ``CAUSAL_LESSONS_QUICK=1`` -- **quick**: every notebook runs in at most :data:`BUDGET_S` seconds on two CPU
+  cores (the book build, CI, laptops);
 - ``CAUSAL_LESSONS_QUICK=0`` -- **full**, meant for a GPU;
 - ``CAUSAL_LESSONS_QUICK=smoke`` -- **smoke**: the full size's data, shapes, channels and depths, but at most
   :data:`SMOKE_STEPS` optimisation steps per training loop and one seed, so a CPU proves that the full-size
@@ -12,6 +12,13 @@ The environment variable ``CAUSAL_LESSONS_QUICK`` selects the size:
 
 Shapes and data sizes go through :func:`pick` (smoke takes the full value); iteration counts through
 :func:`steps` and the number of seeds through :func:`seeds` (smoke takes at most two steps and one seed).
+
+Two more variables show that no result of the book hangs on one run's particular values (``make variants`` builds
+the book under each and reads every page):
+
+- ``CAUSAL_LESSONS_SEED_OFFSET=k`` shifts every seed list of :func:`seeds` and the notebooks' global seed by ``k``;
+- ``CAUSAL_LESSONS_THREADS=n`` has :func:`configure_threads` (called by every notebook's set-up) run torch's CPU
+  kernels on ``n`` threads, which changes the order of floating-point sums.
 """
 
 from __future__ import annotations
@@ -29,6 +36,11 @@ from ._checks import check_positive_int
 from .formatting import number
 
 QUICK_ENV = "CAUSAL_LESSONS_QUICK"
+SEED_OFFSET_ENV = "CAUSAL_LESSONS_SEED_OFFSET"
+#: Seconds of wall time a notebook may take at the quick size on two idle CPU cores (``bench/notebooks.py``
+#: measures each against it; the book's test fails a notebook only past twice as long, as a busy machine is slower).
+BUDGET_S = 60
+THREADS_ENV = "CAUSAL_LESSONS_THREADS"
 
 T = TypeVar("T")
 
@@ -133,18 +145,57 @@ def steps(quick: int, full: int, at: str | None = None) -> int:
     return quick if chosen == "quick" else full
 
 
-def seeds(quick: int, full: int, at: str | None = None) -> list[int]:
-    """The seeds ``[0, 1, ..., n - 1]`` an experiment repeats over: ``quick`` or ``full`` of them, one at smoke.
+def _non_negative_env(name: str) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValueError(f"{name} must be a non-negative integer, got {raw!r}")
+    return int(raw)
+
+
+def seed_offset() -> int:
+    """The offset ``CAUSAL_LESSONS_SEED_OFFSET`` adds to every seed (0 when unset).
 
     Examples
     --------
-    >>> seeds(3, 5) == {"quick": [0, 1, 2], "full": [0, 1, 2, 3, 4], "smoke": [0]}[size()]
+    >>> seed_offset() >= 0
+    True
+    """
+    return _non_negative_env(SEED_OFFSET_ENV) or 0
+
+
+def seeds(quick: int, full: int, at: str | None = None) -> list[int]:
+    """The seeds ``[k, k + 1, ..., k + n - 1]`` an experiment repeats over: ``quick`` or ``full`` of them, one at
+    smoke, from the offset :math:`k` of :func:`seed_offset` (0 unless ``CAUSAL_LESSONS_SEED_OFFSET`` is set).
+
+    Examples
+    --------
+    >>> k = seed_offset()
+    >>> seeds(3, 5) == [k + i for i in {"quick": [0, 1, 2], "full": [0, 1, 2, 3, 4], "smoke": [0]}[size()]]
     True
     """
     quick = check_positive_int(quick, "quick")
     full = check_positive_int(full, "full")
     chosen = size(at)
-    return list(range(1 if chosen == "smoke" else quick if chosen == "quick" else full))
+    offset = seed_offset()
+    return list(range(offset, offset + (1 if chosen == "smoke" else quick if chosen == "quick" else full)))
+
+
+def configure_threads() -> int:
+    """Run torch's CPU kernels on ``CAUSAL_LESSONS_THREADS`` threads when it is set; return the thread count.
+
+    Examples
+    --------
+    >>> configure_threads() == torch.get_num_threads()
+    True
+    """
+    threads = _non_negative_env(THREADS_ENV)
+    if threads == 0:
+        raise ValueError(f"{THREADS_ENV} must be at least 1, got 0")
+    if threads is not None:
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
 
 
 def get_device() -> torch.device:
@@ -197,7 +248,12 @@ def describe() -> str:
     >>> "size" in describe()
     True
     """
-    return f"size: {size()} ({QUICK_ENV}={os.environ.get(QUICK_ENV, 'unset')}), device: {get_device()}"
+    line = f"size: {size()} ({QUICK_ENV}={os.environ.get(QUICK_ENV, 'unset')}), device: {get_device()}"
+    if seed_offset():
+        line += f", seeds offset by {seed_offset()}"
+    if os.environ.get(THREADS_ENV, "").strip():
+        line += f", {torch.get_num_threads()} CPU thread{'s' * (torch.get_num_threads() != 1)}"
+    return line
 
 
 @dataclass(frozen=True)

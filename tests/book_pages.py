@@ -18,7 +18,7 @@ What is checked, and where:
 - every causal diagram (a graphviz SVG) has every edge clear of the nodes it does not join;
 - no plumbing shows: ``glue(``, ``myst_nb``, ``pip install`` or ``assert`` lines in code cells; ``np.float64(``
   (any numpy scalar repr) or ``myst_nb`` in the text or the outputs, ``glue(`` in the outputs; pandas index columns 0, 1, 2, ..., ``nan`` cells
-  and unrounded numbers (5 decimals or more) in tables; unrounded numbers in prose.
+  and unrounded numbers (5 decimals or more) in tables; unrounded numbers and negative zeros ("-0.000") in prose.
 """
 
 from __future__ import annotations
@@ -157,31 +157,70 @@ if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
 UNLOADED_IMAGES_JS = "return Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).length"
 
 
+#: Height of one screenshot segment, in CSS pixels; consecutive segments overlap by the sticky header's height, so
+#: that no line of the page is hidden under the header in every shot.
+SEGMENT_PX = 8_000
+
+#: Images in the viewport that have not loaded yet (lazy images further down load as the page scrolls to them).
+VISIBLE_UNLOADED_JS = """
+return Array.from(document.images).filter(i => {
+  const r = i.getBoundingClientRect();
+  return r.bottom > 0 && r.top < window.innerHeight && (!i.complete || i.naturalWidth === 0);
+}).length"""
+
+
+def _wait_for_images(browser: Any, script: str, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while browser.execute_script(script) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 def measure(browser: Any, url: str, width: int, screenshot: Path | None = None) -> dict:
     """Load ``url`` in a window ``width`` px wide, wait for maths and images, and measure the page (see
-    ``MEASURE_JS``); save a whole-page screenshot to ``screenshot`` when given."""
+    ``MEASURE_JS``); when ``screenshot`` is given, save the whole page as screenshots (:func:`save_screenshots`)."""
     browser.set_window_size(width, 1000)
     browser.get(url)
     browser.set_script_timeout(60)
     browser.execute_async_script(WAIT_FOR_MATHS_JS)
-    deadline = time.monotonic() + 15
-    while browser.execute_script(UNLOADED_IMAGES_JS) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    _wait_for_images(browser, UNLOADED_IMAGES_JS)
     found = browser.execute_script(MEASURE_JS)
     if screenshot is not None:
-        height = browser.execute_script("return document.documentElement.scrollHeight")
-        browser.set_window_size(width, min(int(height) + 100, 12_000))
-        deadline = time.monotonic() + 15
-        while browser.execute_script(UNLOADED_IMAGES_JS) and time.monotonic() < deadline:
-            time.sleep(0.2)  # images below the first screen decode after the resize
-        screenshot.parent.mkdir(parents=True, exist_ok=True)
-        browser.save_screenshot(str(screenshot))
+        save_screenshots(browser, width, screenshot)
     return found
+
+
+def save_screenshots(browser: Any, width: int, stem: Path, segment: int = SEGMENT_PX) -> list[Path]:
+    """Screenshot the whole page, top to bottom, in segments ``segment`` px high: ``<stem>-01.png``, ``-02.png``, ...
+
+    The window is ``segment`` px high and scrolls down by ``segment`` less the sticky header's height each time, so
+    the segments together show every line of the page, however long. Screenshots of an earlier run under the same
+    stem are removed first. Returns the files written, in page order."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    for old in stem.parent.glob(f"{stem.name}-*.png"):
+        old.unlink()
+    browser.set_window_size(width, segment)
+    inner = int(browser.execute_script("return window.innerHeight"))
+    header = browser.execute_script(
+        "const h = document.querySelector('.bd-header'); return h ? h.getBoundingClientRect().height : 0")
+    step = max(1, inner - int(header) - 20)
+    files, top = [], 0
+    while True:
+        browser.execute_script("window.scrollTo(0, arguments[0])", top)
+        _wait_for_images(browser, VISIBLE_UNLOADED_JS)
+        path = stem.parent / f"{stem.name}-{len(files) + 1:02d}.png"
+        browser.save_screenshot(str(path))
+        files.append(path)
+        height = int(browser.execute_script("return document.documentElement.scrollHeight"))
+        if top + inner >= height:
+            return files
+        top += step
 
 
 NUMPY_REPR = re.compile(r"\bnp\.(?:float|int|uint|bool|str|complex)\w*\(")
 # An integer part of at most three digits: arXiv identifiers (1907.02893) are not measurements.
 UNROUNDED = re.compile(r"(?<![\w.])-?\d{1,3}\.\d{5,}(?![\w.])")
+#: "-0.000": a number rounded to zero that kept its sign.
+NEGATIVE_ZERO = re.compile(r"(?<![\w.])[-−]0(?:\.0+)?(?!\d|\.\d)")
 PATH_OR_HASH = re.compile(r".*\.(?:png|svg|jpe?g|gif)|.*/.*|[0-9a-f]{12,}", re.I)
 
 
@@ -257,6 +296,8 @@ def problems(found: dict | None, width: int, page_url: str) -> list[str]:
     for paragraph in found["paragraphs"]:
         for match in UNROUNDED.finditer(paragraph):
             out.append(f"an unrounded number in the text: {match.group(0)} in {paragraph[:80]!r}")
+        for match in NEGATIVE_ZERO.finditer(paragraph):
+            out.append(f"a negative zero in the text: {match.group(0)} in {paragraph[:80]!r}")
     for table in found["tables"]:
         index = table["index"]
         if index and all(v is not None for v in index) and index == [str(i) for i in range(len(index))]:

@@ -23,14 +23,18 @@ import book_pages
 import pytest
 from book_pages import chapter_slugs, source_of, toc_files
 
+from causal_lessons.runtime import BUDGET_S
+
 pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 from course_repo import repository  # noqa: E402  (book/_ext, put on the path by book_pages)
 
-#: Seconds a notebook may take at the quick size on two CPU cores (the house style's budget).
-BUDGET_S = 45
+#: A notebook fails the test only past this many times the budget (``runtime.BUDGET_S``, on an idle machine): two
+#: torch processes on two cores slow each other several times over, and a loaded CI machine is no failure of the
+#: book. ``bench/notebooks.py`` measures each notebook's wall and CPU time against the budget itself.
+TOLERANCE = 2
 REUSE_ENV = "CAUSAL_LESSONS_BOOK_BUILD"
 
 
@@ -110,8 +114,9 @@ def exec_times(report: Path) -> dict[str, tuple[float, bool]]:
     return rows
 
 
-def over_budget(times: dict[str, tuple[float, bool]], pages: list[str], budget: float = BUDGET_S) -> list[str]:
-    """Why the executed ``pages`` break the time budget or failed: one sentence each (empty when none)."""
+def over_budget(times: dict[str, tuple[float, bool]], pages: list[str], budget: float = BUDGET_S,
+                tolerance: float = TOLERANCE) -> list[str]:
+    """Why the executed ``pages`` took longer than ``tolerance`` times the budget, or failed: one sentence each."""
     out = []
     for page in pages:
         if page not in times:
@@ -120,8 +125,8 @@ def over_budget(times: dict[str, tuple[float, bool]], pages: list[str], budget: 
         seconds, ok = times[page]
         if not ok:
             out.append(f"{page}: execution failed")
-        elif not seconds <= budget:
-            out.append(f"{page}: {seconds:.1f} s > {budget} s at the quick size")
+        elif not seconds <= tolerance * budget:
+            out.append(f"{page}: {seconds:.1f} s > {tolerance} x the {budget} s budget at the quick size")
     return out
 
 
@@ -137,13 +142,13 @@ def test_the_budget_check_fails_a_slow_notebook(tmp_path):
     report = tmp_path / "build-report.html"
     report.write_text("""<table><thead><tr><th>Document</th><th>Modified</th><th>Method</th><th>Run Time (s)</th>
         <th>Status</th></tr></thead><tbody>
-        <tr><td>book/a/lab</td><td>2026</td><td>auto</td><td>46.2</td><td>✅</td></tr>
-        <tr><td>book/b/lab</td><td>2026</td><td>auto</td><td>12.0</td><td>✅</td></tr>
+        <tr><td>book/a/lab</td><td>2026</td><td>auto</td><td>120.5</td><td>✅</td></tr>
+        <tr><td>book/b/lab</td><td>2026</td><td>auto</td><td>119.0</td><td>✅</td></tr>
         <tr><td>book/c/lab</td><td>2026</td><td>auto</td><td>3.0</td><td>❌</td></tr></tbody></table>""")
     times = exec_times(report)
-    assert times["book/a/lab"] == (46.2, True)
-    assert over_budget(times, ["book/a/lab", "book/b/lab", "book/c/lab", "book/d/lab"]) == [
-        "book/a/lab: 46.2 s > 45 s at the quick size", "book/c/lab: execution failed",
+    assert times["book/a/lab"] == (120.5, True)
+    assert over_budget(times, ["book/a/lab", "book/b/lab", "book/c/lab", "book/d/lab"], budget=60) == [
+        "book/a/lab: 120.5 s > 2 x the 60 s budget at the quick size", "book/c/lab: execution failed",
         "book/d/lab: not in the build report (not executed?)"]
 
 
@@ -195,7 +200,7 @@ def test_page_as_a_reader_sees_it(book, browser, page):
     found = {}
     problems = []
     for width in book_pages.WIDTHS:
-        shot = SCREENSHOTS / f"{page.replace('/', '__')}@{width}.png"
+        shot = SCREENSHOTS / f"{page.replace('/', '__')}@{width}"
         found[width] = book_pages.measure(browser, url, width, shot)
         problems += book_pages.problems(found[width], width, url)
     wide = found[1280]
@@ -300,7 +305,7 @@ def _fixture_page(folder: Path) -> Path:
         .box {{ overflow-x: auto }} img {{ max-width: 100% }}</style></head><body>
         <nav class="bd-docs-nav"><a class="reference internal" href="page.html">Unnumbered</a></nav>
         <article class="bd-article"><section><h1>Fixture</h1>
-        <p>The slope is 2.5140741 per unit.</p>
+        <p>The slope is 2.5140741 per unit.</p><p>The gap is -0.000 at this precision.</p>
         <div class="cell"><div class="cell_input"><pre>glue("slope", slope)
 assert slope > 0
 %pip install causal-lessons
@@ -336,6 +341,7 @@ def test_the_page_checks_catch_each_fault(tmp_path, browser):
         "a code cell shows an assert",
         "the page shows a numpy scalar repr",
         "an unrounded number in the text: 2.5140741",
+        "a negative zero in the text: -0.000",
         "a table shows the pandas index 0..1",
         "a table shows an empty value as 'nan'",
         "a table shows an unrounded number: 0.1234567",
@@ -372,3 +378,25 @@ def test_the_figure_checks_pass_a_good_figure(tmp_path, browser):
         alt="A rising straight line"><figcaption><span class="caption-number">Fig. 1 </span>A line.</figcaption>
         </figure></div></article></body></html>""")
     assert book_pages.problems(book_pages.measure(browser, page.as_uri(), 1280), 1280, page.as_uri()) == []
+
+
+def test_screenshots_cover_a_whole_long_page(tmp_path, browser):
+    """A page 30,000 px long (longer than any one screenshot) is saved in segments down to its last line."""
+    from PIL import Image
+
+    page = tmp_path / "long.html"
+    page.write_text("""<!DOCTYPE html><html><body style="margin:0">
+        <header class="bd-header" style="position:sticky;top:0;height:60px;background:#eee">header</header>
+        <div style="height:30000px;background:#fff"></div>
+        <div style="height:200px;background:rgb(255,0,0)">the last line</div></body></html>""")
+    browser.set_window_size(1280, 1000)
+    browser.get(page.as_uri())
+    shots = book_pages.save_screenshots(browser, 1280, tmp_path / "shots" / "long@1280", segment=4000)
+    assert [p.name for p in shots][:2] == ["long@1280-01.png", "long@1280-02.png"]
+    assert len(shots) >= 30_260 // 4000 + 1, len(shots)
+    last = Image.open(shots[-1]).convert("RGB")
+    assert (255, 0, 0) in {last.getpixel((640, y)) for y in range(0, last.height, 10)}, "the page's end is not shown"
+    first = Image.open(shots[0]).convert("RGB")
+    assert (255, 0, 0) not in {first.getpixel((640, y)) for y in range(0, first.height, 10)}
+    again = book_pages.save_screenshots(browser, 1280, tmp_path / "shots" / "long@1280", segment=8000)
+    assert sorted((tmp_path / "shots").glob("long@1280-*.png")) == again, "an earlier run's segments were left"

@@ -89,3 +89,29 @@ def test_flops_of_a_linear_layer_and_job_text():
     assert job.total_flops == 3_000_000_000 and "3.0 GFLOP in all" in str(job)
     with pytest.raises(TypeError, match="step must be a callable"):
         runtime.count_flops(5)
+
+
+def test_the_seed_offset_shifts_every_seed_list(monkeypatch):
+    monkeypatch.delenv(runtime.SEED_OFFSET_ENV, raising=False)
+    assert runtime.seeds(3, 5, at="quick") == [0, 1, 2] and runtime.seed_offset() == 0
+    monkeypatch.setenv(runtime.SEED_OFFSET_ENV, "100")
+    assert runtime.seeds(3, 5, at="quick") == [100, 101, 102]
+    assert runtime.seeds(3, 5, at="smoke") == [100]
+    assert "seeds offset by 100" in runtime.describe()
+    for bad in ("-1", "two", "1.5"):
+        monkeypatch.setenv(runtime.SEED_OFFSET_ENV, bad)
+        with pytest.raises(ValueError, match="CAUSAL_LESSONS_SEED_OFFSET must be a non-negative integer"):
+            runtime.seeds(3, 5)
+
+
+def test_the_thread_variable_sets_torchs_thread_count(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv(runtime.THREADS_ENV, "1")
+        assert runtime.configure_threads() == 1 == torch.get_num_threads()
+        assert "1 CPU thread" in runtime.describe()
+        monkeypatch.setenv(runtime.THREADS_ENV, "0")
+        with pytest.raises(ValueError, match="CAUSAL_LESSONS_THREADS must be at least 1"):
+            runtime.configure_threads()
+    finally:
+        torch.set_num_threads(before)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 from toc_order import executed_docnames, source_of  # noqa: E402  (book/_ext is not a package)
 
 from causal_lessons.formatting import number  # noqa: E402
-from causal_lessons.runtime import BUDGET_S  # noqa: E402
+from causal_lessons.runtime import BUDGET_S, KERNEL_ENV  # noqa: E402
 
 
 def cpu_seconds(process) -> float:
@@ -48,6 +48,7 @@ def run(page: str, cache: Path) -> tuple[float, float]:
     source = source_of(page, ROOT)
     nb = jupytext.read(source)
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # kernels draw inline, as in the book
+    env.update({k: env.get(k, v) for k, v in KERNEL_ENV.items()})
     env.update(CAUSAL_LESSONS_QUICK="1", CAUSAL_LESSONS_CACHE=str(cache))
     client = NotebookClient(nb, kernel_name="python3", timeout=20 * BUDGET_S,
                             resources={"metadata": {"path": str(source.parent)}})

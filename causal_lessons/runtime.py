@@ -40,6 +40,12 @@ SEED_OFFSET_ENV = "CAUSAL_LESSONS_SEED_OFFSET"
 #: Seconds of wall time a notebook may take at the quick size on two idle CPU cores (``bench/notebooks.py``
 #: measures each against it; the book's test fails a notebook only past twice as long, as a busy machine is slower).
 BUDGET_S = 60
+
+#: Environment for the kernels of a book build (``make book``, ``tests/test_book.py``, ``bench/notebooks.py``):
+#: torch's OpenMP threads sleep while they wait instead of spinning, so that a notebook beside another busy process
+#: slows down about 1.4-fold rather than threefold (a small CNN's training steps on two cores beside a one-thread
+#: busy loop: 7.1 s against 14.7 s; alone it costs up to a fifth on steps this small: 5.4-6.0 s against 4.4-5.8 s).
+KERNEL_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 THREADS_ENV = "CAUSAL_LESSONS_THREADS"
 
 T = TypeVar("T")

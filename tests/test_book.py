@@ -23,7 +23,7 @@ import book_pages
 import pytest
 from book_pages import chapter_slugs, source_of, toc_files
 
-from causal_lessons.runtime import BUDGET_S
+from causal_lessons.runtime import BUDGET_S, KERNEL_ENV
 
 pytestmark = pytest.mark.book
 
@@ -65,6 +65,7 @@ def book(tmp_path_factory) -> Build:
     # silently drop every figure from the pages.
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     env["CAUSAL_LESSONS_QUICK"] = "1"
+    env.update({k: env.get(k, v) for k, v in KERNEL_ENV.items()})
     env["CAUSAL_LESSONS_CACHE"] = str(out / "claims-cache")  # each chapter measured once in this build
     start = time.monotonic()
     proc = subprocess.run(

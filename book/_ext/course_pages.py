@@ -11,8 +11,8 @@
 - ``{chapter}`` **role**: ```{chapter}`confounders``` writes "chapter 2", linked, with the number the sidebar shows.
 - ``{lab-jobs}`` **directive**: each lab's training job (``causal_lessons.<slug>.lab.job(at)``) at the quick and the
   full size: steps and floating-point operations, for "How to use".
-- ``{repo-code}`` **directive**: a code block whose ``{url}``, ``{pip}``, ``{branch}``, ``{colab}`` are filled in
-  from ``_config.yml``'s ``repository`` (see ``course_repo.py``).
+- ``{repo-code}`` **directive**: a code block whose ``{url}``, ``{pip}``, ``{branch}``, ``{colab}``, ``{pages}`` are
+  filled in from ``_config.yml``'s ``repository`` (see ``course_repo.py``).
 """
 
 from __future__ import annotations
@@ -162,7 +162,8 @@ class LabJobsDirective(SphinxDirective):
 
 
 class RepoCodeDirective(SphinxDirective):
-    """A literal block with ``{url}``, ``{pip}``, ``{branch}``, ``{slug}``, ``{name}`` and ``{colab}`` filled in."""
+    """A literal block with ``{url}``, ``{pip}``, ``{branch}``, ``{slug}``, ``{name}``, ``{colab}`` and ``{pages}``
+    filled in."""
 
     has_content = True
     optional_arguments = 1
@@ -171,7 +172,7 @@ class RepoCodeDirective(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         repo = repository_of(self.env.app)
         values = {"url": repo.url, "pip": repo.pip_requirement, "branch": repo.branch, "slug": repo.slug,
-                  "name": repo.name, "colab": repo.colab_url("")}
+                  "name": repo.name, "colab": repo.colab_url(""), "pages": repo.pages_url}
         text = "\n".join(self.content).format(**values)
         block = nodes.literal_block(text, text, language=self.arguments[0] if self.arguments else "text")
         self.set_source_info(block)

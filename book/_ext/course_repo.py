@@ -6,6 +6,8 @@ Everything that points at the course repository reads it from there:
   the same ``_config.yml`` keys, translated by Jupyter Book into ``html_theme_options``);
 - the code blocks of "How to use" (the ``repo-code`` directive of ``course_pages``);
 - the exercises' set-up cell (``exercises/build.py`` imports :func:`repository`);
+- the address GitHub Pages publishes the book at (:attr:`Repository.pages_url`, given in the README and kept in
+  step by ``sync``; the ``book`` workflow, ``.github/workflows/book.yml``, publishes there);
 - the install cell of every notebook page (the labs, the environment check). A notebook cell cannot read a
   configuration file -- it runs in Colab before anything is installed -- so its text is generated from
   ``_config.yml`` by :func:`install_cell` and kept in step by ``python book/_ext/course_repo.py sync``;
@@ -83,6 +85,15 @@ class Repository:
     def pip_requirement(self) -> str:
         """What pip installs the course package from: ``causal-lessons @ git+<url>.git@<branch>``."""
         return f"{PACKAGE} @ git+{self.url}.git@{self.branch}"
+
+    @property
+    def pages_url(self) -> str:
+        """Where GitHub Pages publishes the book: ``https://<owner>.github.io/<name>/`` (GitHub writes the owner in
+        lower case; a repository named ``<owner>.github.io`` is published at the root, ``https://<owner>.github.io/``).
+        """
+        owner, name = self.slug.split("/")
+        host = f"{owner.lower()}.github.io"
+        return f"https://{host}/" if name.lower() == host else f"https://{host}/{name}/"
 
     def colab_url(self, path: str) -> str:
         """Colab's address of the notebook at ``path`` (relative to the book's folder)."""
@@ -181,9 +192,18 @@ def sync(root: Path = ROOT, repo: Repository | None = None, paths: list[Path] | 
     return changed
 
 
+def pages_pattern(repo: Repository) -> re.Pattern[str]:
+    """A regular expression matching the book's GitHub Pages address, ``https://<owner>.github.io/<name>/``, for
+    the configured name and for the package's own name, with any owner (as :func:`address_pattern`)."""
+    names = sorted({re.escape(repo.name), re.escape(PACKAGE)})
+    return re.compile(rf"https://[\w-]+\.github\.io/(?:{'|'.join(names)})/")
+
+
 def readme_text(text: str, repo: Repository) -> str:
-    """``text`` with every address of the course repository (repository, Colab, pip) pointing at ``repo``."""
+    """``text`` with every address of the course repository (repository, Colab, pip, GitHub Pages) pointing at
+    ``repo``."""
     branch = r"[\w.-]+"
+    text = pages_pattern(repo).sub(lambda m: repo.pages_url, text)
     text = re.sub(rf"colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/{branch}/",
                   f"colab.research.google.com/github/{repo.slug}/blob/{repo.branch}/", text)
     text = re.sub(rf"{re.escape(PACKAGE)} @ git\+https://github\.com/[\w.-]+/[\w.-]+?\.git@{branch}(?<!\.)",
@@ -202,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     repo = repository()
     if args.command == "show":
         print(f"repository: {repo.url} (branch {repo.branch})\npip: {repo.pip_requirement}\n"
-              f"colab: {repo.colab_url('book/<slug>/lab.ipynb')}")
+              f"colab: {repo.colab_url('book/<slug>/lab.ipynb')}\npages: {repo.pages_url}")
         return 0
     if args.command == "sync":
         for path in sync(ROOT, repo, args.paths or None):

@@ -40,7 +40,7 @@ from scipy import stats
 
 from . import runtime
 from ._checks import as_1d_float, check_probability
-from .formatting import constant, decimals_for, number
+from .formatting import MAX_DECIMALS, constant, decimals_for, number
 
 HOLDS, PARTLY, FAILS, INCONCLUSIVE = "holds", "holds in part", "does not hold", "inconclusive"
 #: The four verdicts a claim can get.
@@ -48,6 +48,14 @@ VERDICTS = (HOLDS, PARTLY, FAILS, INCONCLUSIVE)
 CACHE_ENV = "CAUSAL_LESSONS_CACHE"
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _bound(value: float, digits: int) -> str:
+    """An end of an interval: a non-zero end that would read as zero gets the decimals it needs (up to the most the
+    book shows) before scientific notation, so that "0.27 (95% CI 0.003 to 0.53)" keeps its sign visible."""
+    while value != 0 and round(abs(value), digits) == 0 and digits < MAX_DECIMALS:
+        digits += 1
+    return number(value, digits)
 
 
 @dataclass(frozen=True)
@@ -108,8 +116,8 @@ class Interval:
             return f"{number(self.value, digits)} ({self.method or 'exact'})"
         if digits is None:
             digits = decimals_for(self.high - self.low)
-        return (f"{number(self.value, digits)} ({number(self.level, 0, percent=True)} CI {number(self.low, digits)} "
-                f"to {number(self.high, digits)})")
+        return (f"{number(self.value, digits)} ({number(self.level, 0, percent=True)} CI {_bound(self.low, digits)} "
+                f"to {_bound(self.high, digits)})")
 
 
 def bootstrap(statistic: Callable[[np.ndarray], float], n_rows: int, n_resamples: int = 2_000, seed: int = 0,

@@ -85,6 +85,9 @@ def test_the_precision_follows_the_interval():
     assert C.Interval(0.412, 0.262, 0.562).text() == "0.41 (95% CI 0.26 to 0.56)"
     # The case: a difference near zero with an interval 0.03 wide.
     assert C.Interval(0.00042, -0.014, 0.016).text() == "4.2 × 10⁻⁴ (95% CI -0.014 to 0.016)"
+    # An end that would read as zero gets the decimals it needs, its sign kept.
+    assert C.Interval(0.27, 0.003, 0.53).text() == "0.27 (95% CI 0.003 to 0.53)"
+    assert C.Interval(0.27, -0.00002, 0.53).text() == "0.27 (95% CI -2.0 × 10⁻⁵ to 0.53)"
     assert C.Interval(0.000855, -0.014, 0.016).text() == "0.001 (95% CI -0.014 to 0.016)"
 
 

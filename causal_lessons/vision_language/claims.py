@@ -22,6 +22,7 @@ import torch
 from .. import runtime
 from .._checks import as_1d_float
 from ..claims import HOLDS, INCONCLUSIVE, Claim, Finding, Interval, above, below, cached, make_claim, over_seeds
+from ..formatting import number
 from .contrastive import edit_similarities, fine_tune, pair_similarities, pretrain, toy_clip
 from .encoders import count_parameters
 from .lab import settings as lab_settings
@@ -359,7 +360,7 @@ def claims(results: VisionLanguageResults | None = None) -> list[Claim]:
             # prevent, and removing the part of a step that conflicts with zero-shot must cost accuracy when
             # zero-shot is the worse predictor.
             tested = [Finding(f"{f.measured} (premise not established: CoOp is not shown to forget here, "
-                              f"new-class CoOp minus zero-shot = {forgot.text(3)})",
+                              f"new-class CoOp minus zero-shot = {forgot.text()})",
                               f"{f.rule}; inconclusive whenever CoOp-minus-zero-shot on new classes is not below 0",
                               INCONCLUSIVE) for f in tested]
         prograd += tested
@@ -384,6 +385,7 @@ def claims(results: VisionLanguageResults | None = None) -> list[Claim]:
            for m in ("small", "large")}
     in_dist = {m: float(vqa[vqa.model == m]["in distribution"].mean()) for m in ("question_only", "small", "large")}
     zeros = [0.0] * n_seeds
+    scale = res.params["large"] / res.params["small"]
     return [
         make_claim(SLUG, "Fine-tuning with EqSim raises the group score on swap pairs (EqBen, Wang et al. 2023, "
                          "in the talk)", [
@@ -395,19 +397,20 @@ def claims(results: VisionLanguageResults | None = None) -> list[Claim]:
         make_claim(SLUG, "With EqSim, similarity follows a continuous edit monotonically (EqBen, in the talk)", edit,
                    f"toy proxy: an object sliding left to right in {len(edit_frames)} frames, {_seeds(n_seeds)} "
                    f"(share of wholly monotone curves before / after EqSim "
-                   f"{np.mean(res.monotone['order_aware']):.3f} / {np.mean(res.monotone['eqsim']):.3f})"),
+                   f"{number(np.mean(res.monotone['order_aware']), 3)} / "
+                   f"{number(np.mean(res.monotone['eqsim']), 3)})"),
         make_claim(SLUG, "More prompt training makes CoOp's new-class accuracy worse than zero-shot (the talk, "
                          "after Zhou et al. 2022)", forget, prompt_setting),
         make_claim(SLUG, "ProGrad prevents it: better new-class accuracy and base/new harmonic mean than CoOp "
                          "(Zhu et al. 2023, in the talk)", prograd, prompt_setting),
-        make_claim(SLUG, f"A {res.params['large'] / res.params['small']:.1f}x larger toy VQA model still loses "
+        make_claim(SLUG, f"A {number(scale, 1)}x larger toy VQA model still loses "
                          "accuracy on the shifted split (the talk: scale does not remove the language prior)", [
             above(difference(gap["large"], zeros), 0.0,
                   "accuracy the larger image+question model loses on the shifted split"),
             above(difference(gap["large"], [0.5 * g for g in gap["small"]]), 0.0,
                   "shifted-split loss of the larger model minus half the smaller model's (scale did not halve it)"),
         ], f"toy proxy: VQA-CP-style split, {res.params['small']:,} and {res.params['large']:,} parameters "
-           f"({res.params['large'] / res.params['small']:.1f}x) at equal steps ({cfg.vqa_steps} each), "
-           f"{_seeds(n_seeds)}; in-distribution accuracy {in_dist['small']:.3f} (small) / {in_dist['large']:.3f} "
-           f"(large) against {in_dist['question_only']:.3f} for question-only"),
+           f"({number(scale, 1)}x) at equal steps ({number(cfg.vqa_steps)} each), "
+           f"{_seeds(n_seeds)}; in-distribution accuracy {number(in_dist['small'], 3)} (small) / "
+           f"{number(in_dist['large'], 3)} (large) against {number(in_dist['question_only'], 3)} for question-only"),
     ]

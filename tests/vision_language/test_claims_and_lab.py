@@ -7,6 +7,7 @@ import pytest
 
 from causal_lessons import claims as C
 from causal_lessons import runtime
+from causal_lessons.formatting import number
 from causal_lessons.vision_language import claims as vl
 from causal_lessons.vision_language import lab
 from causal_lessons.vision_language.contrastive import fine_tune, pair_similarities, pretrain, toy_clip
@@ -118,7 +119,7 @@ def test_the_scale_row_tests_whether_scale_halved_the_loss(results):
              C.above(vl.difference(gap["large"], [0.5 * g for g in gap["small"]]), 0.0, "x").verdict]
     assert row.verdict == C.combine(parts)
     assert "half the smaller" in row.measured and "question-only" in row.measured
-    assert row.claim.startswith(f"A {results.params['large'] / results.params['small']:.1f}x larger")
+    assert row.claim.startswith(f"A {number(results.params['large'] / results.params['small'], 1)}x larger")
 
 
 def test_difference_pairs_seeds_and_handles_one_seed():

@@ -160,7 +160,7 @@ def number(value: Any, digits: int | None = None, *, width: float | None = None,
 
 
 def table(frame: Any, digits: int | Mapping[str, int] | None = None, *, percent: Sequence[str] = (),
-          na: str = "–", index: bool = False) -> Any:
+          na: str = "–", index: bool = False, escape: str | None = None) -> Any:
     """A data frame styled for the book: every number written by :func:`number`, the index hidden.
 
     Parameters
@@ -176,17 +176,22 @@ def table(frame: Any, digits: int | Mapping[str, int] | None = None, *, percent:
         The text of a missing value.
     index
         Whether to show the index (a named index that labels the rows).
+    escape
+        ``"html"`` to show text cells' ``<``, ``>`` and ``&`` as characters (a claim's ``X <- Z``). Pass it here:
+        a later ``.format(escape=...)`` on the returned Styler would replace the number formatting.
 
     Returns
     -------
     pandas.io.formats.style.Styler
-        Chain ``.set_caption`` or another ``.format`` on it as needed.
+        Chain ``.set_caption`` on it as needed.
 
     Examples
     --------
     >>> import pandas as pd
     >>> html = table(pd.DataFrame({"n": [1200], "r": [0.123456], "share": [0.5]}), percent=["share"]).to_html()
     >>> "1,200" in html and "0.123" in html and "50.0%" in html and "0.123456" not in html
+    True
+    >>> "X &lt;- Z" in table(pd.DataFrame({"path": ["X <- Z"], "r": [0.5]}), escape="html").to_html()
     True
     """
     import pandas as pd
@@ -214,5 +219,5 @@ def table(frame: Any, digits: int | Mapping[str, int] | None = None, *, percent:
 
         return write
 
-    styled = frame.style.format({column: formatter(column) for column in frame.columns})
+    styled = frame.style.format({column: formatter(column) for column in frame.columns}, escape=escape)
     return styled if index else styled.hide(axis="index")

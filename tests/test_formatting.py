@@ -123,6 +123,8 @@ def test_a_table_writes_every_number_by_the_formatter():
     for text in ("1,200", "82,081", "0.12", "–", "50.0%", "1.0 × 10⁻⁴%"):
         assert text in html, text
     assert "0.123456" not in html and "nan" not in html and ">0<" not in html
+    escaped = table(frame.assign(model=["X <- Z", "b"]), escape="html").to_html()
+    assert "X &lt;- Z" in escaped and "0.123" in escaped and "0.123456" not in escaped
     with pytest.raises(ValueError, match="percent names columns the frame does not have"):
         table(frame, percent=["missing"])
     with pytest.raises(TypeError, match="frame must be a pandas DataFrame"):

@@ -35,6 +35,7 @@ from ..claims import (
     within,
 )
 from ..datasets import load_coco_labels
+from ..formatting import constant, number
 from .cooccurrence import (
     backdoor,
     backdoor_matrix,
@@ -83,15 +84,16 @@ def reproduces(value: float, published: float, what: str, decimals: int = 2) -> 
     >>> reproduces(0.1196, 0.12, "P(person | toilet)").verdict
     'does not hold'
     """
-    for name, number in (("value", value), ("published", published)):
-        if isinstance(number, bool) or not isinstance(number, (int, float, np.number)):
-            raise TypeError(f"{name} must be a number, got {type(number).__name__}")
-        if not math.isfinite(number):
-            raise ValueError(f"{name} must be a finite number, got {number!r}")
+    for name, given in (("value", value), ("published", published)):
+        if isinstance(given, bool) or not isinstance(given, (int, float, np.number)):
+            raise TypeError(f"{name} must be a number, got {type(given).__name__}")
+        if not math.isfinite(given):
+            raise ValueError(f"{name} must be a finite number, got {given!r}")
     truncated = math.floor(value * 10**decimals + 1e-9) / 10**decimals
     verdict = HOLDS if abs(truncated - published) < 1e-9 else FAILS
-    return Finding(f"{what} = {value:.4f} (exact), truncated {truncated:.{decimals}f}",
-                   f"{what} truncated to {decimals} decimals = {published:g}: holds if equal, else fails", verdict)
+    return Finding(f"{what} = {number(value, 4)} (exact), truncated {number(truncated, decimals)}",
+                   f"{what} truncated to {decimals} decimals = {constant(published)}: holds if equal, else fails",
+                   verdict)
 
 
 @dataclass(frozen=True)
@@ -456,9 +458,9 @@ def claims(results: ConfounderResults | None = None) -> list[Claim]:
             within(Interval.exact(person.ratio, "exact, from counts"), 3.0, 0.5,
                    "P(person | do(toilet)) / P(person | toilet)", 2),
         ], f"{boot} (the ratio's bootstrap interval, for context: {person.ratio_ci.text(2)}; the talk's printed "
-           f"0.29 / 0.11 = {0.29 / 0.11:.2f}); whether the association understates the causal effect is not tested "
-           f"here: the estimator is biased in the scene world (row 5), and {len(person.proxy_of_y)} of its strata "
-           "are effects of Y"),
+           f"0.29 / 0.11 = {number(0.29 / 0.11, 2)}); whether the association understates the causal effect is "
+           f"not tested here: the estimator is biased in the scene world (row 5), and {len(person.proxy_of_y)} of "
+           "its strata are effects of Y"),
         make_claim("confounders", "VC R-CNN: adjusting for the other objects as confounder strata removes the "
                    "confounding", [
             above(scene.removed["object strata"], 0.9,
@@ -471,7 +473,8 @@ def claims(results: ConfounderResults | None = None) -> list[Claim]:
                    "object-strata P(person | do(toilet)) under selection"),
             within(scene.selection["scene adjustment"], scene.selection_truth, 0.05,
                    "scene-adjusted P(person | do(toilet)) under selection"),
-        ], f"{world}, {KEEP_BOTH:.0%} of person-and-toilet photos kept, truth {scene.selection_truth:.3f}"),
+        ], f"{world}, {number(KEEP_BOTH, 0, percent=True)} of person-and-toilet photos kept, "
+           f"truth {number(scene.selection_truth, 3)}"),
         make_claim("confounders", "VC R-CNN: softmax(f(x, sum_k a_k(x) P(z_k) z_k)) approximates P(Y | do(X)) = "
                    "E_z[softmax(f(x, z))] (the NWGM approximation), in this toy module trained with VC R-CNN's "
                    "attention input", [

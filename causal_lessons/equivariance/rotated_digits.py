@@ -26,6 +26,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .._checks import check_positive_int
+from ..formatting import number, scientific
 from .fitted import fit_map, map_error
 from .group_conv import (
     C4_ON_IMAGES,
@@ -521,13 +522,16 @@ def summary(runs: pd.DataFrame, size: int | None = None) -> pd.DataFrame:
 
 
 def plus_minus(mean: float, sd: float) -> str:
-    """``mean ± sd`` to three decimals, or in scientific notation for rounding-level numbers (below 0.001), whose
-    size is what matters. A NaN ``sd`` (one seed, at the smoke size) leaves the mean alone.
+    """``mean ± sd`` to three decimals (:func:`causal_lessons.formatting.number`), or both in scientific notation
+    for rounding-level numbers (a mean below 0.001), whose size is what matters. A NaN ``sd`` (one seed, at the
+    smoke size) leaves the mean alone.
 
     Examples
     --------
     >>> plus_minus(0.9567, 0.0081), plus_minus(3.2e-7, 1.1e-7), plus_minus(0.5, float("nan"))
-    ('0.957 ± 0.008', '3e-07 ± 1e-07', '0.500')
+    ('0.957 ± 0.008', '3.2 × 10⁻⁷ ± 1.1 × 10⁻⁷', '0.500')
+    >>> plus_minus(0.0, 0.0)
+    '0 ± 0'
     """
     for name, value in (("mean", mean), ("sd", sd)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
@@ -535,8 +539,8 @@ def plus_minus(mean: float, sd: float) -> str:
     if not np.isfinite(mean) or np.isinf(sd):
         raise ValueError(f"mean must be finite and sd finite or NaN (one seed), got {mean!r} and {sd!r}")
     tiny = abs(mean) < 1e-3
-    text = f"{mean:.0e}" if tiny else f"{mean:.3f}"
-    return text if np.isnan(sd) else f"{text} ± {sd:.0e}" if tiny else f"{text} ± {sd:.3f}"
+    text = scientific(mean) if tiny else number(mean, 3)
+    return text if np.isnan(sd) else f"{text} ± {scientific(sd) if tiny else number(sd, 3)}"
 
 
 def summary_text(runs: pd.DataFrame, size: int | None = None) -> pd.DataFrame:
@@ -554,7 +558,7 @@ def summary_text(runs: pd.DataFrame, size: int | None = None) -> pd.DataFrame:
     table = summary(runs, size)
     return pd.DataFrame({
         "model": table["model"],
-        "parameters": table["parameters"].map("{:,}".format),
+        "parameters": table["parameters"].map(number),
         "budget (steps)": table["steps"],
         "best step": table["best step"].round().astype(int),
         "upright": [plus_minus(m, s) for m, s in zip(table["upright mean"], table["upright sd"], strict=True)],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import book_pages
 import pandas as pd
 import pytest
 import torch
@@ -33,6 +34,7 @@ from causal_lessons.equivariance.rotated_digits import (
     make_model,
     matched_widths,
     orbit_scores,
+    plus_minus,
     split,
     summary,
     train,
@@ -132,6 +134,7 @@ def test_the_fitted_error_never_exceeds_the_fixed_error_much():
 
 def test_layer_errors_of_a_g_cnn_are_tiny_and_of_a_cnn_are_not():
     x, _ = digit_images(9)
+    torch.manual_seed(0)  # the untrained networks' weights
     gcnn = layer_errors(make_model("G-CNN (C4)", 2).eval(), x[:60], x[60:90])
     cnn = layer_errors(make_model("CNN", 8).eval(), x[:60], x[60:90])
     assert gcnn[["fixed", "fitted"]].to_numpy().max() < 1e-5
@@ -176,9 +179,13 @@ def test_measure_reports_matched_parameters_equal_budgets_and_every_model(tiny_r
     assert runs.groupby("model")["steps"].nunique().eq(1).all() and runs["steps"].nunique() == 1
     assert runs["parameters"].max() / runs["parameters"].min() < 1.2
     assert set(tiny_results.features["model"]) == set(MODELS) | {chapter_claims.UNTRAINED}
-    gcnn = tiny_results.features[tiny_results.features["model"].str.startswith("G-CNN")]
-    # the fixed error is rounding; the fitted one also carries the estimation error of maps fitted on 40 digits
-    assert gcnn["fixed"].max() < 1e-5 and gcnn["fitted"].max() < 1e-2
+    features = tiny_results.features
+    assert features[["fixed", "fitted"]].notna().all().all() and (features[["fixed", "fitted"]] >= 0).all().all()
+    # The fixed error of a G-CNN is float32 rounding, by construction, whatever its weights. (Not the fitted one: it
+    # also carries the estimation error of maps fitted on 40 digits, which depends on the trained weights -- from
+    # 0.003 to 0.04 across seeds and thread counts.)
+    gcnn = features[features["model"].str.startswith("G-CNN")]
+    assert gcnn["fixed"].max() < 1e-5
     table = summary(runs)
     assert list(table["model"]) == list(MODELS) and (table["seeds"] == 3).all()
 
@@ -202,10 +209,40 @@ def test_differences_follow_the_seeds(tiny_results):
 
 @pytest.mark.parametrize("interval, expected", [
     (Interval(0.1, 0.05, 0.15), "higher"), (Interval(-0.1, -0.15, -0.05), "lower"),
-    (Interval(0.01, -0.01, 0.03), "cannot be told apart"),
+    (Interval(0.01, -0.01, 0.03), "cannot be told apart"), (Interval(0.0, 0.0, 0.0, method="t over 3 seeds"), "equal"),
 ])
 def test_difference_text_follows_the_interval(interval, expected):
     assert expected in chapter_claims.difference_text(interval, "a", "b", "accuracy")
+
+
+@pytest.mark.parametrize("interval, expected", [
+    # the issue: a difference of 0.000855 was written with all its digits
+    (Interval(-0.000855, -0.0015, -0.0002), "lower than b's, by 0.0009 (95% CI 0.0002 to 0.0015)"),
+    (Interval(0.000855, -0.014, 0.016), "cannot be told apart: the difference is 0.001 (95% CI -0.014 to 0.016)"),
+    (Interval(0.00042, -0.014, 0.016), "the difference is 4.2 × 10⁻⁴ (95% CI -0.014 to 0.016)"),
+])
+def test_difference_text_rounds_to_the_interval(interval, expected):
+    assert chapter_claims.difference_text(interval, "a", "b", "accuracy").endswith(expected)
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(value=st.floats(-1, 1), below=st.floats(0, 1), above=st.floats(0, 1))
+def test_difference_text_reads_well_whatever_the_difference(value, below, above):
+    text = chapter_claims.difference_text(Interval(value, value - below, value + above), "the D4 G-CNN",
+                                          "the C4 G-CNN", "rotated accuracy")
+    paragraph = f"more symmetry: {text}."
+    assert not book_pages.UNROUNDED.search(paragraph) and not book_pages.NEGATIVE_ZERO.search(paragraph), text
+    assert "e-" not in text and "nan" not in text and "by -" not in text, text
+    assert text.startswith("the D4 G-CNN's") and ("higher" in text or "lower" in text or "the difference is" in text
+                                                   or "equal" in text), text
+
+
+@hyp_settings(max_examples=200, deadline=None)
+@given(mean=st.one_of(st.floats(-1, 1), st.floats(1e-9, 1e-3)), sd=st.one_of(st.floats(0, 1), st.just(float("nan"))))
+def test_plus_minus_never_writes_an_unrounded_number(mean, sd):
+    text = plus_minus(mean, sd)
+    assert not book_pages.UNROUNDED.search(text) and not book_pages.NEGATIVE_ZERO.search(text), text
+    assert "e" not in text and "nan" not in text, text
 
 
 def test_a_straddling_difference_reads_inconclusive_in_the_claims(tiny_results):
@@ -262,7 +299,13 @@ def test_parallel_runs_give_the_same_results_as_sequential_ones():
 
     kwargs = dict(sizes=[30], seeds=[0, 1], parameters=800, steps=4, eval_every=2, n_val=20, n_test=30,
                   progress=False)
-    one, two = compare(workers=1, **kwargs), compare(workers=2, **kwargs)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in each worker: another thread count changes the order of floating-point sums
+    try:
+        one = compare(workers=1, **kwargs)
+    finally:
+        torch.set_num_threads(threads)
+    two = compare(workers=2, **kwargs)
     pd.testing.assert_frame_equal(one.runs, two.runs)
     with pytest.raises(ValueError, match="workers"):
         compare(workers=2, device="meta", **kwargs)

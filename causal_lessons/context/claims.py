@@ -17,6 +17,7 @@ import pandas as pd
 
 from .._checks import as_1d_float
 from ..claims import Claim, Interval, above, below, cached, make_claim, over_seeds
+from ..formatting import constant, number
 from .coloured_digits import NOISE, TEST_AGREEMENT, TRAIN_AGREEMENTS
 from .experiment import METHODS, SeedRun, Settings, irm_with_schedule, run_seed
 from .lab import settings as lab_settings
@@ -150,7 +151,7 @@ def seed_interval(values: np.ndarray, low: float = 0.0, high: float = 1.0) -> In
     Examples
     --------
     >>> seed_interval(np.array([0.5])).text()
-    '0.500 (95% CI 0.000 to 1.000)'
+    '0.5 (95% CI 0.0 to 1.0)'
     >>> round(seed_interval(np.array([0.6, 0.7, 0.8])).low, 3)
     0.452
     """
@@ -175,20 +176,20 @@ def claims(results: ContextResults | None = None) -> list[Claim]:
         raise TypeError(f"results must be ContextResults (from measure()), got {type(res).__name__}")
     s = res.settings
     n = len(res.runs)
-    proxy = (f"toy proxy: coloured scikit-learn digits, label noise {NOISE:.0%}, colour agreement "
-             f"{' / '.join(map(str, TRAIN_AGREEMENTS))} in training and {TEST_AGREEMENT} at test, {n} seeds, MLPs of "
-             f"{res.n_parameters:,} parameters, {s.steps} full-batch steps each")
+    proxy = (f"toy proxy: coloured scikit-learn digits, label noise {number(NOISE, 0, percent=True)}, colour "
+             f"agreement {' / '.join(map(constant, TRAIN_AGREEMENTS))} in training and {constant(TEST_AGREEMENT)} "
+             f"at test, {n} seeds, MLPs of {res.n_parameters:,} parameters, {s.steps} full-batch steps each")
     erm = res.test_accuracy("ERM")
     irm = res.test_accuracy("IRM (true environments)")
     inferred = res.test_accuracy("IRM (inferred environments)")
     weak = res.weak_accuracy()
     return [
         make_claim("context", "ERM learns the context shortcut and fails when it is reversed (the talk's context "
-                   f"bias; Arjovsky et al.: {PAPER['ERM']:.0%} on coloured MNIST)", [
+                   f"bias; Arjovsky et al.: {number(PAPER['ERM'], 0, percent=True)} on coloured MNIST)", [
                        below(seed_interval(erm, 0, 1), 0.35, "ERM reversed-colour test accuracy"),
                    ], proxy),
         make_claim("context", "IRMv1 with the true environments learns the invariant shape instead (Arjovsky et "
-                   f"al.: {PAPER['IRM (true environments)']:.0%})", [
+                   f"al.: {number(PAPER['IRM (true environments)'], 0, percent=True)})", [
                        above(seed_interval(irm, 0, 1), 0.55, "IRM (true environments) test accuracy"),
                        above(seed_interval(irm, 0, 1), 0.5,
                              "IRM (true environments) test accuracy, against chance (a constant predictor: 0.5)"),
@@ -199,7 +200,7 @@ def claims(results: ContextResults | None = None) -> list[Claim]:
                        above(seed_interval(res.kappa, -1, 1), 0.6,
                              "Cohen's kappa of the inferred partition with 'colour agrees with label' (0: chance; "
                              f"raw agreement {seed_interval(res.agreement, 0.5, 1).text()}, base rate "
-                             f"{res.base_rate:.3f})"),
+                             f"{number(res.base_rate, 3)})"),
                        above(seed_interval(inferred, 0, 1), 0.5, "IRM (inferred environments) test accuracy"),
                    ], proxy),
         make_claim("context", "The discovered partition captures a pure context bias, not a defect shared by "

@@ -38,6 +38,7 @@ from .._checks import check_positive_int, check_probability
 from ..confounders.coloured_images import colourise, confounded_colours
 from ..diagrams import dag
 from ..equivariance.rotated_digits import load_digit_images
+from ..formatting import number
 
 #: Pure red and pure green: the two channels of the images are the red and the green of RGB.
 RED_GREEN = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
@@ -290,8 +291,8 @@ def environments_dag(irm: bool = False) -> graphviz.Digraph:
         raise TypeError(f"irm must be True or False, got {type(irm).__name__}")
     edges = [("digit", "label"), ("noise", "label"), ("label", "colour"), ("environment", "colour"),
              ("digit", "image"), ("colour", "image")]
-    labels = {"digit": "digit (shape)", "label": "label y", "noise": f"label noise\n{NOISE:.0%}", "environment":
-              "environment e", "colour": "colour", "image": "image x"}
+    labels = {"digit": "digit (shape)", "label": "label y", "noise": f"label noise\n{number(NOISE, 0, percent=True)}",
+              "environment": "environment e", "colour": "colour", "image": "image x"}
     edge_labels = {("digit", "label"): "same in every e", ("label", "colour"): "changes with e"} if irm else None
     return dag(edges, labels=labels, latent=["noise"], highlight=["digit"] if irm else ["environment"],
                edge_labels=edge_labels, ranks=[["digit", "noise", "environment"]])

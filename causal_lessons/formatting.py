@@ -9,10 +9,10 @@ measured:
 - a real number gets a fixed number of decimals :math:`d`: the caller's ``digits``; else, when it comes with an
   interval of width :math:`w > 0`, enough to resolve a tenth of the interval,
 
-  .. math:: d = \min\bigl(\texttt{MAX\_DECIMALS},\ \max(0,\ 1 - \lfloor \log_{10} w \rfloor)\bigr),
+  .. math:: d = \min\bigl(4,\ \max(0,\ 1 - \lfloor \log_{10} w \rfloor)\bigr),
 
-  so a difference whose interval is 0.03 wide is shown to 3 decimals and one 0.3 wide to 2; else 3 decimals
-  below 10, 2 below 100, 1 below 1,000 and none above (one fewer for a percentage);
+  (4 is :data:`MAX_DECIMALS`), so a difference whose interval is 0.03 wide is shown to 3 decimals and one 0.3
+  wide to 2; else 3 decimals below 10, 2 below 100, 1 below 1,000 and none above (one fewer for a percentage);
 - a non-zero number that would read as zero at :math:`d` decimals is written in scientific notation with two
   significant digits (``8.6 × 10⁻⁴``), never as ``0.000`` and never as a long run of digits;
 - ``percent=True`` shows :math:`100 x` followed by ``%``, with the same rules in percentage points.

@@ -11,11 +11,12 @@ import pkgutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from bad_input import Case, check_case, params
 
 import causal_lessons
-from causal_lessons import _checks, claims, datasets, diagrams, notebook, runtime
+from causal_lessons import _checks, claims, datasets, diagrams, formatting, notebook, runtime
 
 TESTS = Path(__file__).resolve().parent
 
@@ -56,12 +57,22 @@ CASES = [
     Case(_checks.check_positive_int, {"value": 3, "name": "n"}, ("value",), kinds=("type",),
          message={"value": "n"}),
     Case(notebook.key_result, {"what": "accuracy", "value": 0.9}, ("what", "value"), kinds=("nan", "inf", "type")),
+    # text() passes a phrase through, so a string is no bad input to it.
+    Case(notebook.text, {"value": 0.9}, ("value",), kinds=("nan", "inf")),
+    Case(formatting.number, {"value": 0.9}, ("value",), kinds=("nan", "inf", "type")),
+    Case(formatting.constant, {"value": 0.05}, ("value",), kinds=("nan", "inf", "type")),
+    Case(formatting.scientific, {"value": 0.001}, ("value",), kinds=("nan", "inf", "type")),
+    Case(formatting.decimals_for, {"width": 0.03}, ("width",), kinds=("nan", "inf", "type")),
+    # A table may be empty and may hold missing values (shown as a dash): only its type is checked.
+    Case(formatting.table, {"frame": pd.DataFrame({"r": [0.5]})}, ("frame",), kinds=("type",)),
 ]
 
 EXEMPT = {
     "causal_lessons.runtime.is_quick": "no arguments",
     "causal_lessons.runtime.get_device": "no arguments",
     "causal_lessons.runtime.describe": "no arguments",
+    "causal_lessons.runtime.seed_offset": "no arguments (its variable is checked: tests/test_runtime.py)",
+    "causal_lessons.runtime.configure_threads": "no arguments (its variable is checked: tests/test_runtime.py)",
     "causal_lessons.runtime.pick": "returns one of its two arguments, whatever they are",
     "causal_lessons.runtime.Job": "a record of computed figures",
     "causal_lessons.claims.Finding": "a record made by above/below/within",

@@ -151,6 +151,8 @@ def _code_of(path: Path) -> list[str]:
     """The Python code of a module, or the code cells of a notebook page (every cell: glue cells too)."""
     if path.suffix == ".py":
         return [path.read_text()]
+    if not book_pages.toc_order.is_notebook(path):
+        return []  # a page that is not executed: its code blocks are shell commands and examples
     import jupytext
 
     cells = [c.source for c in jupytext.read(path).cells if c.cell_type == "code"]

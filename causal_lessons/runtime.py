@@ -37,16 +37,17 @@ from .formatting import number
 
 QUICK_ENV = "CAUSAL_LESSONS_QUICK"
 SEED_OFFSET_ENV = "CAUSAL_LESSONS_SEED_OFFSET"
+THREADS_ENV = "CAUSAL_LESSONS_THREADS"
 #: Seconds of wall time a notebook may take at the quick size on two idle CPU cores (``bench/notebooks.py``
 #: measures each against it; the book's test fails a notebook only past twice as long, as a busy machine is slower).
 BUDGET_S = 60
 
-#: Environment for the kernels of a book build (``make book``, ``tests/test_book.py``, ``bench/notebooks.py``):
-#: torch's OpenMP threads sleep while they wait instead of spinning, so that a notebook beside another busy process
-#: slows down about 1.4-fold rather than threefold (a small CNN's training steps on two cores beside a one-thread
-#: busy loop: 7.1 s against 14.7 s; alone it costs up to a fifth on steps this small: 5.4-6.0 s against 4.4-5.8 s).
-KERNEL_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
-THREADS_ENV = "CAUSAL_LESSONS_THREADS"
+#: Environment for the kernels of a book build (``make book``, ``tests/test_book.py``, ``bench/notebooks.py``): torch
+#: on one CPU thread. The quick size's models are small, so a second thread buys little (the context page: 30.6 s on
+#: two threads, 33.0 s on one; the tokenization lab 36.6 s and 46.3 s), while two threads that spin-wait beside any
+#: other busy process slow each other many times over (the context page beside a one-thread busy loop: over 250 s on
+#: two threads). An explicit ``CAUSAL_LESSONS_THREADS`` wins (``make variants`` builds with two).
+KERNEL_ENV = {THREADS_ENV: "1"}
 
 T = TypeVar("T")
 

@@ -12,8 +12,10 @@ script
 
 - declares the autograder's requirements before Otter Assign runs: the course package from the same pip source as
   the student set-up cell (``CAUSAL_LESSONS_PIP_SOURCE`` at build time, default the course repository), in a conda
-  environment with this Python's version and the otter-grader version that built the zip
-  (``tests/test_autograder_env.py`` installs them into a fresh environment and grades there);
+  environment with this Python's version and the otter-grader version that built the zip, and torch's CPU build
+  at this environment's torch version (PyTorch's CPU index as an extra index: the registry's Linux torch is a
+  CUDA build of several gigabytes, slower to install and to grade with); ``tests/test_autograder_env.py``
+  installs them into a fresh environment and grades there;
 - renames the zip to ``dist/<slug>-autograder.zip`` (a stable name for instructors and tests) and writes
   ``dist/build.json`` (the hash of what the build read, so ``exercises/grade.py`` can warn about a stale zip);
 - replaces the student notebook's otter initialisation cell by a set-up cell that works in Colab: it installs the
@@ -54,6 +56,8 @@ from course_repo import repository  # noqa: E402
 REPO = repository()
 DEFAULT_PIP_SOURCE = REPO.pip_requirement
 SETUP_MARKER = "# Course set-up"
+#: PyTorch's index of CPU-only wheels, an extra index of the autograder's pip requirements.
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # Exercises that belong to no chapter: their book page sits under "Getting started".
 NOT_CHAPTERS = ("warmup",)
 
@@ -104,6 +108,21 @@ def otter_requirement() -> str:
     return f"otter-grader=={importlib.metadata.version('otter-grader')}"
 
 
+def torch_requirement() -> str:
+    """The torch of the autograder's environment: this environment's version (the one that builds and, in the tests,
+    proves the zips) without its local label (``+cpu``, ``+cu121``). ``2.13.0+cpu`` satisfies ``torch==2.13.0``
+    and ranks above the registry's ``2.13.0``, so with :data:`TORCH_CPU_INDEX` as an extra index pip installs the
+    CPU build."""
+    return f"torch=={importlib.metadata.version('torch').split('+')[0]}"
+
+
+def autograder_requirements(source: str) -> list[str]:
+    """The lines of the autograder's ``requirements.txt``: PyTorch's CPU index, the pinned torch and the course
+    package from ``source``. Otter copies them into the pip section of the zip's ``environment.yml``; conda and
+    mamba write that section to a requirements file for ``pip install -r``, where an option line is valid."""
+    return [f"--extra-index-url {TORCH_CPU_INDEX}", torch_requirement(), source]
+
+
 def python_version() -> str:
     """The Python of the autograder's environment: the one that builds (and, in the tests, proves) the zip."""
     return f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -123,11 +142,12 @@ def setup_cell_source(slug: str, public_tests: dict[str, str], source: str) -> s
 
 
 def build_hash(folder: Path, slug: str, source: str) -> str:
-    """What a build's output depends on: the master, this script, otter's and Python's versions, the pip source.
-    (Otter Assign runs without executing the notebook, so the package's code does not enter.)"""
+    """What a build's output depends on: the master, this script, otter's, torch's and Python's versions, the pip
+    source. (Otter Assign runs without executing the notebook, so the package's code does not enter.)"""
     digest = hashlib.sha256()
     for part in ((folder / f"{slug}.ipynb").read_bytes(), Path(__file__).read_bytes(),
-                 otter_requirement().encode(), python_version().encode(), source.encode()):
+                 otter_requirement().encode(), torch_requirement().encode(), python_version().encode(),
+                 source.encode()):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()
 
@@ -145,8 +165,8 @@ def _prepare_master(folder: Path, slug: str, work: Path, source: str) -> Path:
     declared = sorted({"requirements", "environment", "python_version"} & set(config))
     if declared:
         raise ValueError(f"{folder / master.name}: remove {declared} from ASSIGNMENT CONFIG; exercises/build.py "
-                         "declares the course package as the autograder's requirement")
-    (work / "requirements.txt").write_text(source + "\n")
+                         "declares the autograder's requirements (the course package, a CPU torch)")
+    (work / "requirements.txt").write_text("\n".join(autograder_requirements(source)) + "\n")
     config.update(requirements="requirements.txt", python_version=python_version())
     configs[0].source = "# ASSIGNMENT CONFIG\n" + yaml.safe_dump(config, sort_keys=False)
     nbformat.write(nb, master)

@@ -21,7 +21,8 @@ import pytest
 import torch
 
 #: The spoilers every case gets unless it names its own; ``"unknown"`` (a misspelt name for an argument that
-#: names something: a split, a column, a model) is asked for explicitly.
+#: names something: a split, a column, a model), ``"complex"`` (one entry given an imaginary part, which a cast to
+#: float would silently drop) and ``"negative"`` (-1 for an integer such as a seed) are asked for explicitly.
 KINDS = ("nan", "inf", "empty", "shape", "type")
 
 
@@ -73,16 +74,44 @@ def _nan_of(value: Any, fill: float) -> Any:
     return out.tolist() if isinstance(value, (list, tuple)) else out
 
 
+def _complex_of(value: Any) -> Any:
+    """``value`` with its first entry given an imaginary part of 1 (None where it holds no numbers)."""
+    if isinstance(value, torch.Tensor):
+        if value.is_complex() or value.dtype == torch.bool:
+            return None
+        out = value.detach().clone().to(torch.complex128)
+        out.view(-1)[0] += 1j
+        return out
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return complex(value) + 1j
+    arr = np.asarray(value) if isinstance(value, (list, tuple, np.ndarray)) else None
+    if arr is None or arr.dtype.kind not in "iuf" or arr.size == 0:
+        return None
+    out = arr.astype(complex)
+    out.flat[0] += 1j
+    return out.tolist() if isinstance(value, (list, tuple)) else out
+
+
 def spoilt(value: Any) -> dict[str, Any]:
     """Bad versions of a valid argument, by kind: ``nan`` and ``inf`` (one entry replaced), ``empty`` (no rows),
-    ``shape`` (one dimension too many), ``type`` (a string, or a number where a string is expected) and, for a
-    string, ``unknown`` (a misspelt name). Kinds that make no sense for the value are left out.
+    ``shape`` (one dimension too many), ``type`` (a string, or a number where a string is expected), for numbers
+    ``complex`` (an imaginary part), for an integer ``negative`` (-1) and, for a string, ``unknown`` (a misspelt
+    name). Kinds that make no sense for the value are left out.
     """
     out: dict[str, Any] = {}
     for kind, fill in (("nan", math.nan), ("inf", math.inf)):
         bad = _nan_of(value, fill)
         if bad is not None:
             out[kind] = bad
+    bad = _complex_of(value)
+    if bad is not None:
+        out["complex"] = bad
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        out["negative"] = -1
     if isinstance(value, torch.Tensor):
         out["empty"] = value[:0]
         out["shape"] = value.unsqueeze(0)

@@ -79,7 +79,7 @@ def infer_environments(logits: torch.Tensor, y: torch.Tensor, steps: int = 2_000
     y
         The labels, ``(N,)`` in {0, 1}.
     steps, lr, seed
-        Adam's steps, step size and the seed of the starting assignment.
+        Adam's steps, step size and the seed of the starting assignment (an integer >= 0).
     progress
         Show a progress bar.
 
@@ -99,6 +99,8 @@ def infer_environments(logits: torch.Tensor, y: torch.Tensor, steps: int = 2_000
     steps = check_positive_int(steps, "steps")
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf"):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    # torch's generator would take a negative seed (as 2**64 + seed): every seed of the course is an integer >= 0.
+    seed = check_positive_int(seed, "seed", minimum=0)
     a = torch.randn(len(g), generator=torch.Generator().manual_seed(seed), dtype=g.dtype).to(g.device)
     a.requires_grad_(True)
     opt = torch.optim.Adam([a], lr=lr)

@@ -166,27 +166,44 @@ def unigram_entropy(tokens: Sequence[int] | np.ndarray | None = None, *,
     r"""Plug-in entropy of the token frequencies, :math:`-\sum_k \hat p_k \log_2 \hat p_k` bits per token, from
     a token sequence *or* (keyword ``counts``) from the count of each token type.
 
-    Counts are not tokens: ``unigram_entropy([4, 2, 1, 1])`` is the entropy of a sequence of four tokens
-    (types 4, 2, 1, 1); the entropy of the counts 4, 2, 1, 1 is ``unigram_entropy(counts=[4, 2, 1, 1])``.
+    Counts are not tokens, and a count vector passed as ``tokens`` is refused rather than read as a token
+    sequence: ``tokens`` that never increase and are not all equal (``[4, 2, 1, 1]``, or ``np.bincount(ids)`` of
+    frequency-ranked ids, as :func:`~causal_lessons.tokenization.tokenizers.words_to_ids` makes them) raise a
+    ``ValueError`` that points to ``counts=``. A token sequence that happens to be sorted that way has the same
+    entropy as ``counts=np.bincount(tokens)``.
 
     Examples
     --------
     >>> unigram_entropy([0, 1, 2, 3] * 10)
     2.0
-    >>> unigram_entropy(counts=[4, 2, 1, 1]), unigram_entropy([4, 2, 1, 1])
-    (1.75, 1.5)
+    >>> unigram_entropy(counts=[4, 2, 1, 1])
+    1.75
+    >>> unigram_entropy([4, 2, 1, 1])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: tokens never increase (4, 2, 1, ...), as counts sorted by frequency do: ...
     """
     if (tokens is None) == (counts is None):
         raise TypeError("pass exactly one of tokens (a token sequence) or counts= (the count of each type)")
     if tokens is not None:
-        c = np.bincount(_as_tokens(tokens)).astype(float)
+        t = _as_tokens(tokens)
+        if len(t) > 1 and (np.diff(t) <= 0).all() and t[0] != t[-1]:
+            head = ", ".join(str(v) for v in t[:3]) + (", ..." if len(t) > 3 else "")
+            raise ValueError(f"tokens never increase ({head}), as counts sorted by frequency do: for the entropy of "
+                             "counts (np.bincount(ids), rank_frequency(ids)) pass counts=...; for a token "
+                             "sequence that is sorted, pass counts=np.bincount(tokens) (the same entropy)")
+        c = np.bincount(t).astype(float)
     else:
         if isinstance(counts, (str, bytes)):
             raise TypeError(f"counts must be a 1-D sequence of non-negative numbers, got {type(counts).__name__}")
         try:
-            c = np.asarray(counts, dtype=float)
+            raw = np.asarray(counts)
+            # A cast to float would silently drop an imaginary part.
+            c = None if np.iscomplexobj(raw) else raw.astype(float)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"counts must be a 1-D sequence of non-negative numbers, got {counts!r:.80}") from exc
+        if c is None:
+            raise TypeError("counts must hold real numbers, got complex ones")
         if c.ndim != 1 or c.size == 0:
             raise ValueError(f"counts must be a non-empty 1-D sequence, got shape {c.shape}")
         if not np.all(np.isfinite(c)) or c.min() < 0 or c.sum() <= 0:

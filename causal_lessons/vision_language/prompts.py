@@ -33,6 +33,7 @@ from .._checks import check_positive_int
 from .contrastive import tokenizer
 from .encoders import ToyCLIP
 from .scenes import OBJECT_PROMPT, Object, World, render_objects
+from .scores import _align_labels, _real_array
 
 METHODS = ("coop", "prograd")
 
@@ -50,6 +51,10 @@ def prograd_gradient(g_task: torch.Tensor, g_general: torch.Tensor, lam: float =
     A zero ``g_general`` (the prompt still equals the hand-written one) has :math:`\langle g_d, g_g \rangle = 0`
     and returns ``g_task`` unchanged. With :math:`\lambda = 1` the result is orthogonal to :math:`g_g`.
 
+    The projection depends only on the direction of :math:`g_g`, so it is computed from :math:`u = g_g / \max_j
+    |g_{g,j}|`, whose squared norm lies in :math:`[1, n]`: a tiny or huge general gradient, whose own squared norm
+    would underflow to 0 or overflow to inf in float32, gives the same result as any other multiple of it.
+
     Parameters
     ----------
     g_task, g_general
@@ -65,6 +70,8 @@ def prograd_gradient(g_task: torch.Tensor, g_general: torch.Tensor, lam: float =
     tensor([1., 1.])
     >>> prograd_gradient(torch.tensor([1.0, 1.0]), torch.zeros(2))
     tensor([1., 1.])
+    >>> prograd_gradient(torch.tensor([1.0, 1.0]), torch.tensor([-1e-30, 0.0]))  # only the direction counts
+    tensor([0., 1.])
     """
     for name, g in (("g_task", g_task), ("g_general", g_general)):
         if not isinstance(g, torch.Tensor) or not g.is_floating_point():
@@ -79,14 +86,25 @@ def prograd_gradient(g_task: torch.Tensor, g_general: torch.Tensor, lam: float =
     if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating)) or not math.isfinite(lam) \
             or lam < 0:
         raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
-    dot = (g_task * g_general).sum()
+    scale = g_general.abs().max()
+    if scale == 0:
+        return g_task
+    # Only g_general's direction enters: rescaled to a largest entry of 1, its squared norm neither underflows (a
+    # tiny gradient gave 0 / 0 = nan) nor overflows. (No float64: MPS devices have none.)
+    u = g_general / scale
+    dot = (g_task * u).sum()
     if dot >= 0:
         return g_task
-    return g_task - lam * dot / (g_general * g_general).sum() * g_general
+    return g_task - lam * dot / (u * u).sum() * u
 
 
-def harmonic_mean(base: Any, new: Any) -> np.ndarray | float:
+def harmonic_mean(base: Any, new: Any) -> np.ndarray | float | pd.Series | pd.DataFrame:
     """:math:`H = 2bn / (b + n)`, element-wise; 0 where both are 0.
+
+    Numbers, sequences and arrays pair up by position (and broadcast). Two pandas objects pair up by *label*, as
+    pandas arithmetic does: ``new`` must have the same labels as ``base`` (in any order), and the result is a
+    pandas object with ``base``'s labels. A pandas object paired with a number or an unlabelled array of its
+    shape keeps its labels.
 
     Examples
     --------
@@ -94,21 +112,36 @@ def harmonic_mean(base: Any, new: Any) -> np.ndarray | float:
     0.72
     >>> harmonic_mean([0.5, 0.0], [0.5, 0.0]).tolist()
     [0.5, 0.0]
+    >>> base = pd.Series({"CoOp": 0.9, "ProGrad": 0.8})
+    >>> harmonic_mean(base, pd.Series({"ProGrad": 0.8, "CoOp": 0.6})).round(6).to_dict()  # by label
+    {'CoOp': 0.72, 'ProGrad': 0.8}
     """
+    labelled = [v for v in (base, new) if isinstance(v, (pd.Series, pd.DataFrame))]
+    if len(labelled) == 2:
+        new = _align_labels(base, new, "base", "new")
     out = []
     for name, v in (("base", base), ("new", new)):
         if isinstance(v, (str, bytes)):
             raise TypeError(f"{name} must be accuracies (numbers), got a string")
-        try:
-            arr = np.asarray(v, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must be accuracies (numbers), got {type(v).__name__}") from exc
+        arr = _real_array(v, name, "accuracies (numbers)")
         if not arr.size or not np.isfinite(arr).all() or (arr < 0).any() or (arr > 1).any():
             raise ValueError(f"{name} must hold accuracies in [0, 1] (no NaN, not empty)")
         out.append(arr)
-    b, n = np.broadcast_arrays(*out)
+    try:
+        b, n = np.broadcast_arrays(*out)
+    except ValueError as exc:
+        raise ValueError(f"base and new must have shapes that broadcast, got {out[0].shape} and {out[1].shape}") \
+            from exc
     total = b + n
     h = np.divide(2 * b * n, total, out=np.zeros_like(total), where=total > 0)
+    if labelled:
+        like = labelled[0]
+        if h.shape != like.shape:
+            raise ValueError(f"base and new: a pandas object keeps its labels, so the other must be a number or "
+                             f"have its shape {like.shape}; the result would have shape {h.shape}")
+        if isinstance(like, pd.DataFrame):
+            return pd.DataFrame(h, index=like.index, columns=like.columns)
+        return pd.Series(h, index=like.index)
     return float(h) if h.ndim == 0 else h
 
 

@@ -28,21 +28,58 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
+
+
+def _real_array(value: Any, name: str, what: str) -> np.ndarray:
+    """``value`` as a float array, refusing complex numbers: similarities and accuracies are real (a complex number
+    has no order), and casting one to float would silently drop its imaginary part."""
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:  # ragged nesting
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}") from exc
+    if np.iscomplexobj(raw):
+        raise TypeError(f"{name} must hold real numbers, got complex ones")
+    try:
+        return raw.astype(float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}") from exc
+
+
+def _align_labels(first: pd.Series | pd.DataFrame, second: Any, first_name: str,
+                   second_name: str) -> pd.Series | pd.DataFrame:
+    """``second`` reordered to ``first``'s labels (rows, and columns of a data frame); both are pandas objects of
+    one kind with unique labels, the same set of them. Pairing them by position would silently pair the wrong
+    rows when one is sorted differently."""
+    if isinstance(first, pd.DataFrame) != isinstance(second, pd.DataFrame):
+        raise TypeError(f"{first_name} and {second_name} must both be Series or both be DataFrames, got "
+                        f"{type(first).__name__} and {type(second).__name__}")
+    axes = [("row", first.index, second.index)]
+    if isinstance(first, pd.DataFrame):
+        axes.append(("column", first.columns, second.columns))
+    for what, mine, theirs in axes:
+        if not mine.is_unique or not theirs.is_unique:
+            raise ValueError(f"{first_name} and {second_name} must have unique {what} labels to be paired by label")
+        if set(mine) != set(theirs):
+            raise ValueError(f"{second_name} must have the same {what} labels as {first_name} (in any order): "
+                             f"only in {first_name}: {sorted(map(str, set(mine) - set(theirs)))}, only in "
+                             f"{second_name}: {sorted(map(str, set(theirs) - set(mine)))}")
+    if isinstance(first, pd.DataFrame):
+        return second.reindex(index=first.index, columns=first.columns)
+    return second.reindex(first.index)
 
 
 def _as_pairs(s: Any) -> torch.Tensor:
     """``s`` as a float tensor of shape (N, 2, 2), keeping a torch tensor's graph."""
     if isinstance(s, torch.Tensor):
+        if s.is_complex():
+            raise TypeError("s must hold real numbers, got complex ones")
         t = s if s.is_floating_point() else s.double()
     else:
         if isinstance(s, (str, bytes)):
             raise TypeError("s must be an array of similarities of shape (N, 2, 2), got a string")
-        try:
-            t = torch.as_tensor(np.asarray(s, dtype=float))
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"s must be an array of similarities of shape (N, 2, 2), got {type(s).__name__}") \
-                from exc
+        t = torch.as_tensor(_real_array(s, "s", "an array of similarities of shape (N, 2, 2)"))
     if t.ndim != 3 or t.shape[1:] != (2, 2):
         raise ValueError(f"s must have shape (N, 2, 2) (pair, caption, image), got {tuple(t.shape)}")
     if not t.shape[0]:
@@ -129,11 +166,7 @@ def _curves(curves: Any, increasing: Any) -> np.ndarray:
     if isinstance(curves, (str, bytes)):
         raise TypeError("curves must be an array of shape (M, steps), got a string")
     c = curves.detach().cpu().numpy() if isinstance(curves, torch.Tensor) else curves
-    try:
-        arr = np.asarray(c, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"curves must be an array of numbers of shape (M, steps), got {type(curves).__name__}") \
-            from exc
+    arr = _real_array(c, "curves", "an array of numbers of shape (M, steps)")
     if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 2:
         raise ValueError(f"curves must have shape (M, steps) with M >= 1 and steps >= 2, got {arr.shape}")
     if not np.isfinite(arr).all():

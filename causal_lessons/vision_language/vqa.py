@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -29,6 +30,7 @@ from .._checks import check_positive_int, check_probability
 from .contrastive import tokenizer
 from .encoders import ImageEncoder
 from .scenes import Scene, World, render
+from .scores import _align_labels, _real_array
 
 
 @dataclass(frozen=True)
@@ -232,21 +234,28 @@ def question_only_accuracy(train_counts: Any, test_counts: Any) -> float:
     with its most frequent training answer, :math:`\hat a(q) = \arg\max_a n^{\text{train}}_{qa}`, so its test
     accuracy is :math:`\sum_q n^{\text{test}}_{q \hat a(q)} / \sum_{q, a} n^{\text{test}}_{qa}`.
 
+    Two data frames (e.g. from :func:`pandas.crosstab`) are matched by their labels: ``test_counts`` must have
+    the same question types (rows) and answers (columns) as ``train_counts``, in any order. Arrays, nested lists
+    and a data frame paired with an array are matched by position.
+
     Examples
     --------
     >>> question_only_accuracy([[8, 2], [1, 9]], [[8, 2], [1, 9]])  # in distribution
     0.85
     >>> question_only_accuracy([[8, 2], [1, 9]], [[2, 8], [9, 1]])  # the priors swapped
     0.15
+    >>> train = pd.DataFrame([[8, 2], [1, 9]], index=["circle", "square"], columns=["red", "blue"])
+    >>> test = pd.DataFrame([[9, 1], [2, 8]], index=["square", "circle"], columns=["red", "blue"])
+    >>> question_only_accuracy(train, test)  # rows in another order: still the swapped priors
+    0.15
     """
+    if isinstance(train_counts, pd.DataFrame) and isinstance(test_counts, pd.DataFrame):
+        test_counts = _align_labels(train_counts, test_counts, "train_counts", "test_counts")
     tables = []
     for name, counts in (("train_counts", train_counts), ("test_counts", test_counts)):
         if isinstance(counts, (str, bytes)):
             raise TypeError(f"{name} must be a table of counts, got a string")
-        try:
-            arr = np.asarray(counts, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must be a table of counts, got {type(counts).__name__}") from exc
+        arr = _real_array(counts, name, "a table of counts")
         if arr.ndim != 2 or not arr.size:
             raise ValueError(f"{name} must be a non-empty 2-D table (question type x answer), got shape {arr.shape}")
         if not np.isfinite(arr).all() or (arr < 0).any() or (arr != np.round(arr)).any():

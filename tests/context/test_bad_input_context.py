@@ -27,6 +27,8 @@ CASES = [
     Case(inference.eiil_objective, {"assignment": torch.full((5,), 0.5), "logits": _z, "y": _y},
          ("assignment", "logits", "y")),
     Case(inference.infer_environments, {"logits": _z, "y": _y, "steps": 3}, ("logits", "y", "steps")),
+    Case(inference.infer_environments, {"logits": _z, "y": _y, "steps": 3, "seed": 0}, ("seed",),
+         kinds=("type", "negative")),
     Case(inference.best_split, {"logits": _z, "y": _y}, ("logits", "y")),
     Case(inference.split_environment, {"env": _env, "assignment": _env.colour_agrees.float()},
          ("env", "assignment")),

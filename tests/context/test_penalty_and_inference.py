@@ -106,6 +106,17 @@ def test_gradient_ascent_finds_the_best_split():
     assert float(((q > 0.5) & best_split(z, y)).float().sum()) > 0.9 * float(best_split(z, y).sum())
 
 
+def test_the_seed_of_the_starting_assignment_is_a_non_negative_integer():
+    """seed=-1 was accepted (torch reads it as 2**64 - 1; issue 20): seeds are integers >= 0, and one seed gives
+    one start."""
+    z, y = torch.tensor([3.0, -2.0, 1.0, -1.5]), torch.tensor([1.0, 1.0, 0.0, 0.0])
+    assert torch.equal(infer_environments(z, y, steps=5, seed=7), infer_environments(z, y, steps=5, seed=7))
+    assert not torch.equal(infer_environments(z, y, steps=5, seed=0), infer_environments(z, y, steps=5, seed=1))
+    for bad, error in ((-1, ValueError), (1.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="seed must be an integer"):
+            infer_environments(z, y, steps=5, seed=bad)
+
+
 def test_partition_agreement_ignores_the_names_of_the_environments():
     truth = torch.tensor([True, True, False, False, False])
     assert partition_agreement(truth, truth) == 1.0

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from bad_input import Case, check_case, params
+from bad_input import Case, assert_clear_error, check_case, params
 
 from causal_lessons.tokenization import claims, lab, tiny_gpt, token_stats, tokenizers, vqvae
 
@@ -28,6 +28,7 @@ CASES = [
     Case(token_stats.zipf_mle, {"tokens": [0, 0, 1, 2]}, ("tokens",)),
     Case(token_stats.unigram_entropy, {"tokens": [0, 1, 1]}, ("tokens",)),
     Case(token_stats.unigram_entropy, {"counts": [2, 1]}, ("counts",)),
+    Case(token_stats.unigram_entropy, {"counts": np.array([2.0, 1.0])}, ("counts",), kinds=("complex",)),
     Case(token_stats.bigram_cross_entropy, {"train": SEQS[:3], "test": SEQS[3:], "k": 3, "alpha": 0.1,
                                             "beta": 1.0}, ("train", "test", "k", "alpha", "beta")),
     Case(token_stats.order_gap, {"sequences": SEQS, "k": 3, "seed": 0, "fractions": (0.25, 0.25)},
@@ -117,3 +118,9 @@ def test_the_review_s_cases_are_clear_errors():
     with pytest.raises(TypeError, match="lengths must be a list"):
         tokenizers.prefix_errors(PATCH, CROPS, lengths=5)
     assert token_stats.unigram_entropy(counts=[4, 2, 1, 1]) == 1.75  # counts now have their own argument
+
+
+@pytest.mark.parametrize("counts", [[4, 2, 1, 1], np.bincount(np.repeat([0, 1, 2], [5, 3, 1])), [9, 9, 2]])
+def test_a_count_vector_passed_as_tokens_is_refused(counts):
+    """Issue 20: ``unigram_entropy(np.bincount(ids))`` read the counts as a token sequence and returned a number."""
+    assert_clear_error(token_stats.unigram_entropy, {"tokens": [0, 1, 1]}, "tokens", counts, "pass counts=")

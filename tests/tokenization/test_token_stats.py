@@ -94,9 +94,18 @@ def test_entropy_from_counts_equals_entropy_of_the_tokens_they_count(counts):
     assert unigram_entropy(counts=counts) == pytest.approx(unigram_entropy(tokens), abs=1e-12)
 
 
-def test_counts_are_not_tokens():
+def test_counts_are_not_tokens(alice):
     assert unigram_entropy(counts=[4, 2, 1, 1]) == 1.75
-    assert unigram_entropy([4, 2, 1, 1]) == 1.5  # four tokens of three types
+    # A count vector passed as tokens was read as a token sequence ([4, 2, 1, 1]: 1.5 bits; issue 20): counts sorted
+    # by frequency never increase, which a token sequence hardly ever does.
+    ids, _ = alice
+    for counts in ([4, 2, 1, 1], np.bincount(ids), rank_frequency(ids)):
+        with pytest.raises(ValueError, match="tokens never increase.*pass counts="):
+            unigram_entropy(counts)
+    assert unigram_entropy(counts=np.bincount(ids)) == pytest.approx(unigram_entropy(ids), abs=1e-12)
+    # Sorted tokens: the same entropy from their counts; tokens in increasing order and constant ones still pass.
+    assert unigram_entropy(counts=np.bincount([4, 2, 1, 1])) == 1.5  # four tokens of three types
+    assert unigram_entropy([1, 1, 2, 4]) == 1.5 and unigram_entropy([3, 3, 3]) == 0.0
     with pytest.raises(TypeError, match="exactly one of tokens"):
         unigram_entropy([0, 1], counts=[1, 1])
     with pytest.raises(TypeError, match="exactly one of tokens"):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
-from bad_input import Case, check_case, params
+from bad_input import Case, assert_clear_error, check_case, params
 
 from causal_lessons.vision_language import claims, contrastive, encoders, lab, prompts, scenes, scores, vqa
 
@@ -20,6 +21,7 @@ VQA = vqa.vqa_data(W, 4, 0.8, np.random.default_rng(0))
 Q_MODEL = vqa.QuestionOnly(17, 4)
 VL = "causal_lessons.vision_language"
 NUMBERS = ("nan", "type")
+COMPLEX = ("complex",)
 
 CASES = [
     # scenes
@@ -72,10 +74,25 @@ CASES = [
     Case(scores.eqsim_loss, {"s": torch.tensor(TABLE), "margin": 0.0}, ("s", "margin")),
     Case(scores.monotone_share, {"curves": CURVES, "increasing": True}, ("curves", "increasing")),
     Case(scores.right_step_share, {"curves": CURVES, "increasing": True}, ("curves", "increasing")),
+    # Complex similarities: a cast to float would drop the imaginary part (issue 20).
+    Case(scores.winoground_scores, {"s": TABLE}, ("s",), kinds=COMPLEX),
+    Case(scores.winoground_scores, {"s": TABLE.tolist()}, ("s",), kinds=COMPLEX),
+    Case(scores.winoground_scores, {"s": torch.tensor(TABLE)}, ("s",), kinds=COMPLEX),
+    Case(scores.eqsim_terms, {"s": TABLE, "margin": 0.0}, ("s", "margin"), kinds=COMPLEX),
+    Case(scores.eqsim_loss, {"s": torch.tensor(TABLE), "margin": 0.0}, ("s",), kinds=COMPLEX),
+    Case(scores.monotone_share, {"curves": CURVES, "increasing": True}, ("curves",), kinds=COMPLEX),
+    Case(scores.right_step_share, {"curves": torch.tensor(CURVES), "increasing": True}, ("curves",),
+         kinds=COMPLEX),
+    Case(contrastive.similarity, {"text": torch.randn(3, 4), "image": torch.randn(2, 4)}, ("text", "image"),
+         kinds=COMPLEX),
     # prompts
     Case(prompts.prograd_gradient, {"g_task": torch.tensor([1.0, 2.0]), "g_general": torch.tensor([-1.0, 0.0]),
                                     "lam": 1.0}, ("g_task", "g_general", "lam")),
     Case(prompts.harmonic_mean, {"base": 0.8, "new": 0.5}, ("base", "new")),
+    Case(prompts.harmonic_mean, {"base": np.array([0.8, 0.6]), "new": [0.5, 0.4]}, ("base", "new"),
+         kinds=COMPLEX),
+    Case(prompts.prograd_gradient, {"g_task": torch.tensor([1.0, 2.0]), "g_general": torch.tensor([-1.0, 0.0])},
+         ("g_task", "g_general"), kinds=COMPLEX),
     Case(prompts.split_classes, {"world": W}, ("world",), kinds=("type",)),
     Case(prompts.PromptLearner, {"model": MODEL, "world": W, "classes": [("red", "circle")]},
          ("model", "world", "classes"), kinds=("empty", "type")),
@@ -94,6 +111,9 @@ CASES = [
     Case(vqa.vqa_predict, {"model": Q_MODEL, "data": VQA}, ("model", "data"), kinds=("type",)),
     Case(vqa.question_only_accuracy, {"train_counts": np.array([[8, 2], [1, 9]]),
                                       "test_counts": np.array([[2, 8], [9, 1]])}, ("train_counts", "test_counts")),
+    Case(vqa.question_only_accuracy, {"train_counts": np.array([[8, 2], [1, 9]]),
+                                      "test_counts": [[2, 8], [9, 1]]}, ("train_counts", "test_counts"),
+         kinds=COMPLEX),
     # claims and lab
     Case(claims.sizes, {"at": "quick"}, ("at",), kinds=("type",), message={"at": "size"}),
     Case(claims.measure, {"at": "quick"}, ("at",), kinds=("type",), message={"at": "size"}),
@@ -118,3 +138,29 @@ EXEMPT = {
 @pytest.mark.parametrize("case, argument, kind", params(CASES))
 def test_vision_language_rejects_bad_input(case, argument, kind):
     check_case(case, argument, kind)
+
+
+COUNTS = pd.DataFrame([[46, 6, 5, 3], [4, 39, 9, 8], [7, 5, 41, 7]], index=["circle", "square", "triangle"],
+                      columns=["red", "green", "blue", "yellow"])
+
+
+@pytest.mark.parametrize("argument, bad, expect", [
+    ("test_counts", COUNTS.rename(index={"circle": "disc"}), "test_counts must have the same row labels"),
+    ("test_counts", COUNTS.rename(columns={"red": "crimson"}), "test_counts must have the same column"),
+    ("test_counts", COUNTS.iloc[[0, 0, 1]], "unique row labels"),
+    ("test_counts", COUNTS["red"], "test_counts must be a non-empty 2-D table"),
+])
+def test_question_only_accuracy_refuses_tables_whose_labels_do_not_match(argument, bad, expect):
+    assert_clear_error(vqa.question_only_accuracy, {"train_counts": COUNTS, "test_counts": COUNTS}, argument, bad,
+                       expect)
+
+
+@pytest.mark.parametrize("argument, bad, expect", [
+    ("new", pd.Series({"CoOp": 0.6, "MaPLe": 0.5}), "new must have the same row labels"),
+    ("new", pd.DataFrame({"CoOp": [0.6], "ProGrad": [0.5]}), "both be Series"),
+    ("new", np.array([0.6, 0.5, 0.4]), "broadcast"),
+    ("new", np.array([[0.6], [0.5]]), "keeps its labels"),
+])
+def test_harmonic_mean_refuses_labels_or_shapes_that_do_not_match(argument, bad, expect):
+    assert_clear_error(prompts.harmonic_mean, {"base": pd.Series({"CoOp": 0.9, "ProGrad": 0.8}),
+                                               "new": pd.Series({"CoOp": 0.6, "ProGrad": 0.5})}, argument, bad, expect)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from hypothesis import given, settings
@@ -128,6 +129,19 @@ def test_prograd_works_on_matrices_and_rejects_shape_mismatch():
         prograd_gradient(g, general, lam=-1.0)
 
 
+@pytest.mark.parametrize("scale", [1e-30, 1e-20, 1e-3, 1.0, 1e20, 1e30])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_prograd_depends_only_on_the_direction_of_the_general_gradient(scale, dtype):
+    """A tiny general gradient gave [-inf, nan] (its squared norm underflowed to 0 in float32; issue 20), a huge
+    one overflowed to inf: the projection depends only on the direction."""
+    g = torch.tensor([1.0, 2.0, -1.0], dtype=dtype)
+    general = torch.tensor([-1.0, 0.0, 1.0], dtype=dtype)
+    out = prograd_gradient(g, general * scale)
+    assert out.dtype == dtype and torch.isfinite(out).all()
+    assert torch.allclose(out, torch.tensor([0.0, 2.0, 0.0], dtype=dtype), atol=1e-6)  # g + general, as above
+    assert prograd_gradient(torch.tensor([1.0, 1.0]), torch.tensor([-1e-30, 0.0])).tolist() == [0.0, 1.0]
+
+
 def test_bag_of_words_ties_every_word_order_exactly():
     enc = text_encoder("bag_of_words", 20)
     assert isinstance(enc, BagOfWords)
@@ -163,3 +177,33 @@ def test_harmonic_mean():
     assert harmonic_mean([1.0, 0.0], [1.0, 0.5]).tolist() == [1.0, 0.0]
     with pytest.raises(ValueError, match="base"):
         harmonic_mean(1.2, 0.5)
+
+
+def test_harmonic_mean_pairs_pandas_objects_by_label():
+    """Two Series or data frames pair up by label, not by position (issue 20: reordered rows gave the wrong H)."""
+    base = pd.Series({"zero-shot": 0.7, "CoOp": 0.9, "ProGrad": 0.8})
+    new = pd.Series({"ProGrad": 0.6, "CoOp": 0.3, "zero-shot": 0.7})
+    expected = pd.Series({m: 2 * base[m] * new[m] / (base[m] + new[m]) for m in base.index})
+    for shuffled in (new, new.iloc[::-1], new.sort_values()):
+        pd.testing.assert_series_equal(harmonic_mean(base, shuffled), expected)
+    table = pd.DataFrame({"base": base, "new": new.reindex(base.index)})
+    wide_base, wide_new = table[["base"]].T.reset_index(drop=True), table[["new"]].T.reset_index(drop=True)
+    h = harmonic_mean(wide_base, wide_new[wide_new.columns[::-1]])
+    assert list(h.columns) == list(base.index) and np.allclose(h.iloc[0], expected)
+    # With a number or an unlabelled array of its shape, a Series keeps its labels (position, as pandas does).
+    pd.testing.assert_series_equal(harmonic_mean(base, 0.5), 2 * base * 0.5 / (base + 0.5))
+    pd.testing.assert_series_equal(harmonic_mean(base.to_numpy(), new.reindex(base.index)), expected)
+
+
+def test_complex_similarities_are_refused_not_cast():
+    """np.asarray(s, dtype=float) dropped the imaginary part, with only a warning (issue 20)."""
+    s = TABLE.astype(complex)
+    s[0, 0, 1] += 2j
+    for bad in (s, s.tolist(), torch.tensor(s)):
+        for score in (winoground_scores, eqsim_loss, eqsim_terms):
+            with pytest.raises(TypeError, match="s must hold real numbers"):
+                score(bad)
+    with pytest.raises(TypeError, match="curves must hold real numbers"):
+        monotone_share([[0.1, 0.2 + 1j, 0.3]])
+    with pytest.raises(TypeError, match="base must hold real numbers"):
+        harmonic_mean(0.5 + 0.1j, 0.5)

@@ -6,6 +6,7 @@ import copy
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -136,6 +137,24 @@ def test_question_only_accuracy_by_hand():
         question_only_accuracy(train, shifted[:2])
     with pytest.raises(ValueError, match="whole counts"):
         question_only_accuracy(train + 0.5, shifted)
+
+
+def test_question_only_accuracy_matches_data_frames_by_label():
+    """The exercise's tables, matched by label: the test table's rows or columns in another order were paired by
+    position (issue 20 saw 0.320 instead of 0.151)."""
+    answers = ["red", "green", "blue", "yellow"]
+    train = pd.DataFrame([[46, 6, 5, 3], [4, 39, 9, 8], [7, 5, 41, 7]], index=["circle", "square", "triangle"],
+                         columns=answers)
+    test = pd.DataFrame([[9, 31, 12, 8], [15, 8, 33, 8], [24, 10, 9, 5]], index=["circle", "square", "triangle"],
+                        columns=answers)
+    by_hand = (9 + 8 + 9) / 172  # majority answers red, green, blue: test counts 9, 8 and 9 of 172
+    assert question_only_accuracy(train, test) == pytest.approx(by_hand, abs=1e-15)
+    assert question_only_accuracy(train.to_numpy(), test.to_numpy()) == pytest.approx(by_hand, abs=1e-15)
+    for shuffled in (test.iloc[::-1], test.iloc[[1, 2, 0]], test[answers[::-1]], test.iloc[::-1, ::-1]):
+        assert question_only_accuracy(train, shuffled) == pytest.approx(by_hand, abs=1e-15), shuffled
+        assert question_only_accuracy(train.iloc[[2, 0, 1]], shuffled) == pytest.approx(by_hand, abs=1e-15)
+    # A data frame with an unlabelled array is read by position, as pandas does.
+    assert question_only_accuracy(train, test.to_numpy()) == pytest.approx(by_hand, abs=1e-15)
 
 
 def test_vqa_data_follow_the_skew_and_the_shift():

@@ -166,7 +166,7 @@ def table(frame: Any, digits: int | Mapping[str, int] | None = None, *, percent:
     Parameters
     ----------
     frame
-        A :class:`pandas.DataFrame`.
+        A ``pandas.DataFrame``.
     digits
         Decimals for every real column, or a mapping from column name to decimals (others by :func:`number`'s
         rule).

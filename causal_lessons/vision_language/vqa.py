@@ -234,7 +234,7 @@ def question_only_accuracy(train_counts: Any, test_counts: Any) -> float:
     with its most frequent training answer, :math:`\hat a(q) = \arg\max_a n^{\text{train}}_{qa}`, so its test
     accuracy is :math:`\sum_q n^{\text{test}}_{q \hat a(q)} / \sum_{q, a} n^{\text{test}}_{qa}`.
 
-    Two data frames (e.g. from :func:`pandas.crosstab`) are matched by their labels: ``test_counts`` must have
+    Two data frames (e.g. from ``pandas.crosstab``) are matched by their labels: ``test_counts`` must have
     the same question types (rows) and answers (columns) as ``train_counts``, in any order. Arrays, nested lists
     and a data frame paired with an array are matched by position.
 

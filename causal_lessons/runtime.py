@@ -39,8 +39,16 @@ QUICK_ENV = "CAUSAL_LESSONS_QUICK"
 SEED_OFFSET_ENV = "CAUSAL_LESSONS_SEED_OFFSET"
 THREADS_ENV = "CAUSAL_LESSONS_THREADS"
 #: Seconds of wall time a notebook may take at the quick size on two idle CPU cores (``bench/notebooks.py``
-#: measures each against it; the book's test fails a notebook only past twice as long, as a busy machine is slower).
+#: measures each against it).
 BUDGET_S = 60
+
+#: Seconds of wall time grading one submission of an exercise may take with its autograder zip on two idle CPU
+#: cores (``bench/grading.py`` measures each exercise's reference solution against it).
+GRADING_BUDGET_S = 10
+
+#: A timed test fails only past this many times its budget: the budgets are for an idle machine, and a busy one (two
+#: torch processes on two cores slow each other several times over) is no failure of the course.
+TOLERANCE = 2
 
 #: Environment for the kernels of a book build (``make book``, ``tests/test_book.py``, ``bench/notebooks.py``): torch
 #: on one CPU thread. The quick size's models are small, so a second thread buys little (the context page: 30.6 s on

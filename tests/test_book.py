@@ -23,7 +23,7 @@ import book_pages
 import pytest
 from book_pages import chapter_slugs, source_of, toc_files
 
-from causal_lessons.runtime import BUDGET_S, KERNEL_ENV
+from causal_lessons.runtime import BUDGET_S, KERNEL_ENV, TOLERANCE
 
 pytestmark = pytest.mark.book
 
@@ -31,10 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 from course_repo import repository  # noqa: E402  (book/_ext, put on the path by book_pages)
 
-#: A notebook fails the test only past this many times the budget (``runtime.BUDGET_S``, on an idle machine): two
-#: torch processes on two cores slow each other several times over, and a loaded CI machine is no failure of the
-#: book. ``bench/notebooks.py`` measures each notebook's wall and CPU time against the budget itself.
-TOLERANCE = 2
 REUSE_ENV = "CAUSAL_LESSONS_BOOK_BUILD"
 
 

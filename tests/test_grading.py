@@ -9,7 +9,8 @@
 - each right-but-different answer (``right_answers.yml``: another type, form or method) scores full marks;
 - no number printed in a question, given as the answer, earns its points;
 - a student cell that raises fails its own question without stopping the grading of the others;
-- grading one submission takes under 10 s.
+- grading one submission takes under ``runtime.GRADING_BUDGET_S`` seconds (the test fails only past
+  ``runtime.TOLERANCE`` times as long: a busy machine is slower).
 
 Answers are tried in rounds (one grading answers every question with one of its answers), so an exercise of six
 questions with two wrong answers each takes two gradings, not twelve; the printed numbers, which can be many, are
@@ -141,8 +142,8 @@ def test_raising_cell_fails_only_its_question(proofs, slug):
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-def test_grading_one_submission_takes_under_ten_seconds(proofs, slug):
-    found = speed_violations(proofs(slug), limit=10.0)
+def test_grading_one_submission_is_within_its_budget(proofs, slug):
+    found = speed_violations(proofs(slug))
     assert not found, describe(found)
 
 
@@ -204,6 +205,7 @@ def test_each_proof_catches_the_lenient_questions_and_only_them(lenient, proof, 
 
 
 def test_speed_proof_fails_past_its_budget(lenient):
-    assert speed_violations(lenient, limit=lenient.reference.seconds / 2)
-    assert not speed_violations(lenient, limit=600)
+    seconds = lenient.reference.seconds
+    assert speed_violations(lenient, budget=seconds / 3, tolerance=2)
+    assert not speed_violations(lenient, budget=seconds / 1.5, tolerance=2)
 

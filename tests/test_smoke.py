@@ -19,10 +19,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import full_size  # noqa: E402  (bench/ is not a package)
 
+from causal_lessons.runtime import TOLERANCE  # noqa: E402
+
 pytestmark = pytest.mark.smoke
 
-#: Seconds a notebook may take at the smoke size on two CPU cores: two steps per loop leave data generation, model
-#: building and evaluation at full size, which must stay within minutes (and the pass within CI's time).
+#: Seconds a notebook may take at the smoke size on two idle CPU cores: two steps per loop leave data generation,
+#: model building and evaluation at full size, which must stay within minutes (and the pass within CI's time). A
+#: notebook is stopped, and fails, only past ``runtime.TOLERANCE`` times as long (a busy machine is slower);
+#: ``make smoke`` prints each notebook's time.
 BUDGET_S = 300
 
 
@@ -34,7 +38,7 @@ def cache(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("page", full_size.executed_docnames(ROOT))
 def test_notebook_runs_at_the_smoke_size(page, cache, record_property):
-    row = full_size.run(page, "smoke", cache, timeout=BUDGET_S)
+    row = full_size.run(page, "smoke", cache, timeout=TOLERANCE * BUDGET_S)
     record_property("seconds", round(row.seconds, 1))
     print(f"{page} at the smoke size: {row.seconds:.1f} s on {row.device}")
     assert row.error is None, f"{page} fails at the smoke size: {row.error}"

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test smoke variants exercises grade env system browser clean
+.PHONY: book test smoke variants exercises grade sandbox env system browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,12 +31,26 @@ book: $(STAMP) system
 exercises: $(STAMP)
 	$(BIN)/python exercises/build.py
 
-## Grade every .ipynb in SUBMISSIONS with EXERCISE's autograder into one CSV of scores per question
-## (exercises/grade.py; options TIMEOUT=seconds per submission, JOBS=submissions at once). Not isolated: `otter run`
-## executes student code on this machine (see the instructor guide, book/appendix/instructors.md).
-grade: $(STAMP)
-	$(if $(and $(SUBMISSIONS),$(EXERCISE)),,$(error usage: make grade SUBMISSIONS=folder EXERCISE=slug [TIMEOUT=300] [JOBS=1]))
-	$(BIN)/python exercises/grade.py $(EXERCISE) $(SUBMISSIONS) --timeout $(or $(TIMEOUT),300) --jobs $(or $(JOBS),1)
+## Grade every .ipynb in SUBMISSIONS with EXERCISE's autograder into one CSV of scores per question, with integrity
+## flags (exercises/grade.py; options TIMEOUT=seconds per submission, JOBS=submissions at once). Each submission runs
+## in a bubblewrap sandbox: read-only files, no network, no process left behind. Where bubblewrap cannot run, it
+## refuses; UNSAFE=1 grades unsandboxed (see the instructor guide, book/appendix/instructors.md).
+grade: $(STAMP) $(if $(UNSAFE),,sandbox)
+	$(if $(and $(SUBMISSIONS),$(EXERCISE)),,$(error usage: make grade SUBMISSIONS=folder EXERCISE=slug [TIMEOUT=300] [JOBS=1] [UNSAFE=1]))
+	$(BIN)/python exercises/grade.py $(EXERCISE) $(SUBMISSIONS) --timeout $(or $(TIMEOUT),300) --jobs $(or $(JOBS),1) \
+		$(if $(UNSAFE),--unsafe-no-sandbox)
+
+## bubblewrap (Debian package): the sandbox of `make grade` (and of its tests). Where AppArmor forbids the user
+## namespaces it needs (Ubuntu 23.10 and later), a CI runner (CI set) allows them; elsewhere a warning says so.
+sandbox:
+	@command -v bwrap >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q bubblewrap)
+	@bwrap --ro-bind / / --unshare-all --cap-drop ALL -- true 2>/dev/null || \
+		if [ -n "$$CI" ] && [ "$$(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null)" = 1 ]; then \
+			$(SUDO) sysctl -q -w kernel.apparmor_restrict_unprivileged_userns=0; \
+		else \
+			echo "warning: bubblewrap cannot create its namespaces here: make grade refuses to grade without UNSAFE=1" \
+				"(book/appendix/instructors.md says what to do)" >&2; \
+		fi
 
 ## graphviz's dot (Debian package) draws the causal diagrams.
 system:
@@ -49,7 +63,7 @@ browser:
 
 ## Run every test: package, data, grading proofs, the book build and the browser check (at 1280 and 390 px,
 ## screenshots in _build/screenshots/). The smoke pass is not part of it: see `make smoke`.
-test: $(STAMP) system browser
+test: $(STAMP) system browser sandbox
 	CAUSAL_LESSONS_QUICK=1 $(BIN)/python -m pytest
 
 ## Build the book three more ways -- torch on one CPU thread, on two, and every seed offset by 100 -- and read every

@@ -5,8 +5,9 @@
 
 The house budget is ``causal_lessons.runtime.GRADING_BUDGET_S`` seconds of wall time to grade one submission with
 the exercise's autograder zip (``otter run``, as ``make grade`` runs it) on two CPU cores. Each exercise is built
-into a temporary folder, then its solution notebook is graded ``--repeats`` times, one after another; this prints
-the fastest and the slowest time and the fastest over the budget. The grading test (``tests/test_grading.py``)
+into a temporary folder, then its solution notebook is graded ``--repeats`` times, one after another, as
+``make grade`` grades it (in the bubblewrap sandbox; ``--no-sandbox`` without it); this prints the fastest and the
+slowest time and the fastest over the budget. The grading test (``tests/test_grading.py``)
 times one grading of a heavier submission (the reference with every printed number probed) and fails only past
 ``runtime.TOLERANCE`` times the budget, as a busy machine is slower.
 """
@@ -39,15 +40,19 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("slugs", nargs="*", default=build.masters())
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-sandbox", action="store_true", help="grade outside the bubblewrap sandbox")
     args = parser.parse_args(argv)
-    print(f"budget: {GRADING_BUDGET_S} s of wall time to grade one submission; {args.repeats} gradings each\n")
+    sandbox = None if args.no_sandbox else grade.Sandbox.find()
+    where = "outside the sandbox" if sandbox is None else "in the bubblewrap sandbox"
+    print(f"budget: {GRADING_BUDGET_S} s of wall time to grade one submission; {args.repeats} gradings each, "
+          f"{where}\n")
     print(f"{'exercise':<18}{'fastest (s)':>12}{'slowest (s)':>12}{'fastest / budget':>18}", flush=True)
     for slug in args.slugs:
         with tempfile.TemporaryDirectory(prefix=f"bench-{slug}-") as tmp:
             dist = build.build(slug, Path(tmp) / "dist")
             autograder = grade.Autograder.read(dist / f"{slug}-autograder.zip")
             solution = dist / "autograder" / f"{slug}.ipynb"
-            results = [grade.grade_one(autograder, solution, timeout=20 * GRADING_BUDGET_S)
+            results = [grade.grade_one(autograder, solution, timeout=20 * GRADING_BUDGET_S, sandbox=sandbox)
                        for _ in range(args.repeats)]
         failed = [r for r in results if r.status != grade.GRADED]
         if failed:

@@ -1,17 +1,20 @@
 """The instructors' batch command (``exercises/grade.py``, ``make grade``): one CSV with a row per submission and a
 column per question, which survives a submission that crashes its kernel, one that never finishes (killed at the
-time limit, with every process it started) and a file that is not a notebook."""
+time limit, with every process it started) and a file that is not a notebook. It grades in its bubblewrap sandbox
+(``make sandbox``); ``tests/test_grade_sandbox.py`` proves the isolation and the integrity flags."""
 
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
+import uuid
 
 import nbformat
 import psutil
 import pytest
-from exercise_tools import ROOT, Exercise, built, reference_answers, student_notebook, submission
+from exercise_tools import ROOT, Exercise, built, grade, reference_answers, student_notebook, submission
 
 pytestmark = pytest.mark.grading
 GRADE = ROOT / "exercises" / "grade.py"
@@ -20,12 +23,19 @@ TIMEOUT = 30  # seconds: far above the warm-up's grading time, and what the hang
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    problem = grade.sandbox_problem()
+    if problem:
+        pytest.fail(f"the grading sandbox cannot run here: {problem}")
     dist = built(Exercise.course("warmup"))
     folder = tmp_path_factory.mktemp("submissions")
-    pid_file = folder.parent / "hanging-kernel.pid"
+    tmproot = folder.parent / "tmproot"  # the gradings' folders: every process of theirs names it
+    tmproot.mkdir()
+    marker = f"hanging-child-{uuid.uuid4().hex}"
     answers = reference_answers(dist, "warmup")
     first = next(iter(answers))
-    hang = f"import os, pathlib, time\npathlib.Path({str(pid_file)!r}).write_text(str(os.getpid()))\ntime.sleep(3600)"
+    # The hanging cell starts a process of its own (named by the marker), then sleeps.
+    hang = (f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3600)  "
+            f"# {marker}'], start_new_session=True)\ntime.sleep(3600)")
     nbformat.write(submission(dist, "warmup", answers), folder / "full.ipynb")
     nbformat.write(student_notebook(dist, "warmup"), folder / "blank.ipynb")
     nbformat.write(submission(dist, "warmup", {**answers, first: "import os\nos._exit(1)"}), folder / "crash.ipynb")
@@ -35,19 +45,22 @@ def graded(tmp_path_factory):
     out = folder.parent / "scores.csv"
     proc = subprocess.run([sys.executable, str(GRADE), "--autograder", str(dist / "warmup-autograder.zip"),
                            str(folder), "--out", str(out), "--timeout", str(TIMEOUT), "--jobs", "2"],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, env={**os.environ, "TMPDIR": str(tmproot)})
     assert proc.returncode == 0, proc.stderr
     with open(out, newline="") as f:
         rows = list(csv.reader(f))
+    left = [p.pid for p in psutil.process_iter(["cmdline", "status"])
+            if p.info["status"] != psutil.STATUS_ZOMBIE
+            and any(n in " ".join(p.info["cmdline"] or []) for n in (marker, str(tmproot)))]
     return {"header": rows[0], "rows": {r[0]: dict(zip(rows[0], r)) for r in rows[1:]},
-            "order": [r[0] for r in rows[1:]], "stdout": proc.stdout, "pid_file": pid_file,
+            "order": [r[0] for r in rows[1:]], "stdout": proc.stdout, "left": left,
             "logs": folder.parent / "scores-logs", "questions": list(answers)}
 
 
 def test_one_row_per_notebook_and_one_column_per_question(graded):
-    assert graded["header"] == ["submission", *graded["questions"], "total", "status", "reason", "seconds"]
+    assert graded["header"] == ["submission", *graded["questions"], "total", "status", "reason", "seconds", "flags"]
     assert graded["order"] == ["blank.ipynb", "broken.ipynb", "crash.ipynb", "full.ipynb", "hang.ipynb"]
-    assert "2 of 5 submissions graded" in graded["stdout"]
+    assert "2 of 5 submissions graded in the bubblewrap sandbox" in graded["stdout"]
 
 
 def test_reference_scores_every_point_and_the_blank_none(graded):
@@ -56,6 +69,7 @@ def test_reference_scores_every_point_and_the_blank_none(graded):
     assert full["total"] == str(len(graded["questions"])) and full["status"] == "graded" and not full["reason"]
     assert [blank[q] for q in graded["questions"]] == ["0"] * len(graded["questions"]) and blank["total"] == "0"
     assert 0 < float(full["seconds"]) < TIMEOUT
+    assert full["flags"] == blank["flags"] == "", "the handed-out cells and the reference raise no flag"
 
 
 def test_crashed_kernel_gives_a_row_with_the_reason(graded):
@@ -69,9 +83,8 @@ def test_hanging_notebook_is_killed_at_the_time_limit(graded):
     row = graded["rows"]["hang.ipynb"]
     assert row["status"] == "timeout" and f"{TIMEOUT} s" in row["reason"]
     assert TIMEOUT <= float(row["seconds"]) < TIMEOUT + 30
-    pid = int(graded["pid_file"].read_text())
-    alive = psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    assert not alive, "the hanging kernel outlived the grading"
+    assert not graded["left"], "the hanging kernel, or the process it started, outlived the grading"
+    assert "processes" in row["flags"], row["flags"]
 
 
 def test_a_file_that_is_not_a_notebook_gives_a_row_with_the_reason(graded):

@@ -144,6 +144,9 @@ return {
   chapter_list: Array.from(document.querySelectorAll('table.chapter-list tbody tr a')).map(a => [text(a), a.href]),
   chapter_refs: Array.from(art.querySelectorAll('a.chapter-ref')).map(a => [text(a), a.href]),
   lab_jobs: Array.from(art.querySelectorAll('table.lab-jobs tbody tr')).map(r => Array.from(r.cells).map(text)),
+  bold_glue: Array.from(art.querySelectorAll('span.pasted-text'))
+    .filter(e => getComputedStyle(e).fontWeight !== getComputedStyle(e.parentElement).fontWeight)
+    .slice(0, 5).map(describe),
 };
 """
 
@@ -252,6 +255,8 @@ def problems(found: dict | None, width: int, page_url: str) -> list[str]:
             out.append(f"{at}: a display equation is wider than the column (break it with aligned): {tex!r}")
     if found["errors"]:
         out.append(f"{found['errors']} error outputs are shown")
+    for what in found["bold_glue"]:
+        out.append(f"{at}: a glued number or phrase is not in the weight of the text around it: {what}")
     for figure in found["figures"]:
         name = figure["src"].rsplit("/", 1)[-1][:24]
         if not figure["loaded"]:

@@ -331,6 +331,7 @@ def _fixture_page(folder: Path) -> Path:
         <nav class="bd-docs-nav"><a class="reference internal" href="page.html">Unnumbered</a></nav>
         <article class="bd-article"><section><h1>Fixture</h1>
         <p>The slope is 2.5140741 per unit.</p><p>The gap is -0.000 at this precision.</p>
+        <p>A glued phrase <span class="pasted-text" style="font-weight: bold">in bold</span>.</p>
         <div class="cell"><div class="cell_input"><pre>glue("slope", slope)
 assert slope > 0
 %pip install causal-lessons
@@ -370,6 +371,7 @@ def test_the_page_checks_catch_each_fault(tmp_path, browser):
         "a table shows the pandas index 0..1",
         "a table shows an empty value as 'nan'",
         "a table shows an unrounded number: 0.1234567",
+        "a glued number or phrase is not in the weight of the text around it",
     ]
     missed = [e for e in expected if e not in report]
     assert not missed, f"the checks missed {missed}; they reported:\n{report}"

@@ -96,3 +96,13 @@ def test_top_level_tests_are_the_shared_ones():
                "test_workflows.py", "test_grade_sandbox.py"}
     extra = {p.name for p in (ROOT / "tests").glob("test_*.py")} - allowed
     assert not extra, f"chapter tests belong in tests/<slug>/: {sorted(extra)}"
+
+
+def test_the_licences_are_stated_in_the_repository_and_on_every_page():
+    import tomllib
+
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"] == "MIT"
+    assert "CC BY-SA 4.0" in (ROOT / "LICENSE-TEXT.md").read_text()
+    footer = yaml.safe_load((ROOT / "_config.yml").read_text())["html"]["extra_footer"]
+    assert "CC BY-SA 4.0" in footer and "MIT" in footer

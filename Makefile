@@ -64,7 +64,7 @@ browser:
 ## Run every test: package, data, grading proofs, the book build and the browser check (at 1280 and 390 px,
 ## screenshots in _build/screenshots/). The smoke pass is not part of it: see `make smoke`.
 test: $(STAMP) system browser sandbox
-	CAUSAL_LESSONS_QUICK=1 $(BIN)/python -m pytest
+	CAUSAL_LESSONS_QUICK=1 $(BIN)/python -m pytest --durations=25
 
 ## Build the book three more ways -- torch on one CPU thread, on two, and every seed offset by 100 -- and read every
 ## page of each build as `make test` does: no page, claim row or test may hang on one run's particular values.

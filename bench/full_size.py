@@ -42,8 +42,6 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
 from toc_order import executed_docnames, source_of  # noqa: E402  (book/_ext is not a package)
 
-from causal_lessons.runtime import KERNEL_ENV  # noqa: E402
-
 RESULT_MARK = "FULL-SIZE-BENCH "
 #: Seconds allowed to the summary cell (memory, profile) after the notebook: not counted in its time.
 SUMMARY_TIMEOUT_S = 1800
@@ -171,8 +169,6 @@ def run(page: str, size: str, cache: Path | None = None, profile: bool = False, 
     nb.cells.insert(0, nbformat.v4.new_code_cell(FIRST_CELL.format(profile=profile)))
     nb.cells.append(nbformat.v4.new_code_cell(LAST_CELL.format(data_ops=sorted(DATA_OPS), mark=RESULT_MARK)))
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # kernels draw inline, as in the book
-    if size == "smoke":  # a CPU pass, as the book build's: torch on one thread unless the caller says otherwise
-        env = {**KERNEL_ENV, **env}
     env["CAUSAL_LESSONS_QUICK"] = size
     if cache is not None:
         env["CAUSAL_LESSONS_CACHE"] = str(cache)

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html
 import math
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -295,6 +296,103 @@ def combine(verdicts: Sequence[str]) -> str:
     return INCONCLUSIVE
 
 
+#: The three kinds of source a claim row can have.
+SOURCE_KINDS = ("talk", "paper", "course")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Whose claim a row tests: the talk (its claim id and words), a paper, or the course's own question.
+
+    Attributes
+    ----------
+    kind
+        One of :data:`SOURCE_KINDS`.
+    reference
+        The talk's claim id (``"T19"``), the paper ("Arjovsky et al. 2019") or the course's question.
+    quote
+        For the talk: its words in the original and the course's English rendering.
+
+    Build one with :func:`talk`, :func:`paper` or :func:`course`.
+    """
+
+    kind: str
+    reference: str
+    quote: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in SOURCE_KINDS:
+            raise ValueError(f"kind must be one of {SOURCE_KINDS}, got {self.kind!r}")
+        _check_text(self.reference, "reference")
+        _check_text(self.quote, "quote", empty=True)
+
+    def text(self) -> str:
+        """The source as the claim table shows it.
+
+        Examples
+        --------
+        >>> paper("Arjovsky et al. 2019").text()
+        'paper: Arjovsky et al. 2019'
+        >>> talk("T3").text()
+        'the talk, T3: 共生不等于因果，经常发生的事情不一定是因果关系 (co-occurrence is not causation)'
+        """
+        if self.kind == "talk":
+            return f"the talk, {self.reference}: {self.quote}"
+        return f"{'paper' if self.kind == 'paper' else 'the course asks'}: {self.reference}"
+
+
+def _check_text(value: object, name: str, empty: bool = False) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    if not empty and not value.strip():
+        raise ValueError(f"{name} must not be empty")
+
+
+def talk(claim_id: str) -> Source:
+    """The talk's claim ``claim_id`` (``"T1"`` .. ``"T27"``, :func:`causal_lessons.datasets.load_talk_claims`).
+
+    Examples
+    --------
+    >>> talk("T19").reference, talk("T19").kind
+    ('T19', 'talk')
+    >>> talk("T99")
+    Traceback (most recent call last):
+    ...
+    ValueError: claim_id must be one of the talk's claims T1 .. T27, got 'T99'
+    """
+    from .datasets import load_talk_claims
+
+    table = load_talk_claims().set_index("id")
+    if not isinstance(claim_id, str) or claim_id not in table.index:
+        raise ValueError(f"claim_id must be one of the talk's claims T1 .. T{len(table)}, got {claim_id!r}")
+    row = table.loc[claim_id]
+    return Source("talk", claim_id, f"{row['original']} ({row['english']})")
+
+
+def paper(citation: str) -> Source:
+    """A claim of a paper (the talk does not make it): ``citation`` names it ("Arjovsky et al. 2019").
+
+    Examples
+    --------
+    >>> paper("Wang et al. 2023").kind
+    'paper'
+    """
+    _check_text(citation, "citation")
+    return Source("paper", citation)
+
+
+def course(question: str) -> Source:
+    """A question the course asks itself (neither the talk nor a paper claims it).
+
+    Examples
+    --------
+    >>> course("does the D4 G-CNN cost accuracy?").kind
+    'course'
+    """
+    _check_text(question, "question")
+    return Source("course", question)
+
+
 @dataclass(frozen=True)
 class Claim:
     """One row of the claim check.
@@ -304,13 +402,15 @@ class Claim:
     chapter
         The chapter's slug.
     claim
-        The claim, and whose it is (the talk's, or a paper's it cites).
+        The claim, in its author's sense.
     measured
         Exactly what was measured, with intervals; a toy proxy is named a proxy.
     rule
         The rule that turns the measurement into the verdict.
     verdict
         One of ``VERDICTS``.
+    source
+        Whose claim it is (:class:`Source`).
     """
 
     chapter: str
@@ -318,13 +418,17 @@ class Claim:
     measured: str
     rule: str
     verdict: str
+    source: Source
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        if not isinstance(self.source, Source):
+            raise TypeError("source must be a Source (from claims.talk, claims.paper or claims.course)")
 
 
-def make_claim(chapter: str, claim: str, findings: Sequence[Finding], setting: str = "") -> Claim:
+def make_claim(chapter: str, claim: str, findings: Sequence[Finding], setting: str = "", *,
+               source: Source) -> Claim:
     """A claim row from its findings: the verdict by :func:`combine`, the rules and measurements joined.
 
     Parameters
@@ -335,10 +439,13 @@ def make_claim(chapter: str, claim: str, findings: Sequence[Finding], setting: s
         The tested parts, from :func:`above`, :func:`below` or :func:`within`.
     setting
         What the measurement was made on ("COCO train2014, 82,081 images"), put before the numbers.
+    source
+        Whose claim it is: :func:`talk`, :func:`paper` or :func:`course`.
 
     Examples
     --------
-    >>> row = make_claim("correlation", "r is large", [above(Interval(0.79, 0.56, 0.91), 0.5, "r")], "23 countries")
+    >>> row = make_claim("correlation", "r is large", [above(Interval(0.79, 0.56, 0.91), 0.5, "r")], "23 countries",
+    ...                  source=talk("T7"))
     >>> row.verdict, row.measured
     ('holds', '23 countries: r = 0.79 (95% CI 0.56 to 0.91)')
     """
@@ -347,23 +454,21 @@ def make_claim(chapter: str, claim: str, findings: Sequence[Finding], setting: s
         raise ValueError("findings must be a non-empty list of Finding (from above, below or within)")
     measured = "; ".join(f.measured for f in findings)
     return Claim(chapter, claim, f"{setting}: {measured}" if setting else measured,
-                 "; ".join(f.rule for f in findings), combine([f.verdict for f in findings]))
+                 "; ".join(f.rule for f in findings), combine([f.verdict for f in findings]), source)
 
 
 def claims_table(claims: Sequence[Claim]) -> pd.DataFrame:
-    """The claims as a table, one row each (columns: chapter, claim, measured, rule, verdict).
+    """The claims as a table, one row each (columns: chapter, source, claim, measured, rule, verdict; the source
+    as :meth:`Source.text` writes it).
 
     Examples
     --------
-    >>> claims_table([Claim("x", "a claim", "1.0", "a rule", HOLDS)]).shape
-    (1, 5)
+    >>> claims_table([Claim("x", "a claim", "1.0", "a rule", HOLDS, course("is it?"))]).columns.tolist()
+    ['chapter', 'source', 'claim', 'measured', 'rule', 'verdict']
     """
-    claims = list(claims)
-    if not claims:
-        raise ValueError("claims must not be empty")
-    if not all(isinstance(c, Claim) for c in claims):
-        raise TypeError("claims must hold only Claim rows")
-    return pd.DataFrame([asdict(c) for c in claims])
+    claims = _claim_list(claims)
+    return pd.DataFrame([{"chapter": c.chapter, "source": c.source.text(), "claim": c.claim, "measured": c.measured,
+                          "rule": c.rule, "verdict": c.verdict} for c in claims])
 
 
 def _source_hash() -> str:
@@ -399,3 +504,79 @@ def cached(fn: F) -> F:
         return memory.cache(fn)(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+#: The badge of each verdict: a symbol and a class (the colour), so that it reads without colour too.
+BADGES = {HOLDS: ("✓", "holds"), PARTLY: ("◐", "partly"), FAILS: ("✗", "fails"), INCONCLUSIVE: ("?", "inconclusive")}
+
+
+def tally(claims: Sequence[Claim]) -> dict[str, int]:
+    """How many of ``claims`` got each verdict, in the order of :data:`VERDICTS`.
+
+    Examples
+    --------
+    >>> tally([Claim("x", "c", "m", "r", HOLDS, course("q"))])
+    {'holds': 1, 'holds in part': 0, 'does not hold': 0, 'inconclusive': 0}
+    """
+    claims = _claim_list(claims)
+    return {verdict: sum(c.verdict == verdict for c in claims) for verdict in VERDICTS}
+
+
+def _claim_list(claims: Sequence[Claim]) -> list[Claim]:
+    claims = list(claims)
+    if not claims:
+        raise ValueError("claims must not be empty")
+    if not all(isinstance(c, Claim) for c in claims):
+        raise TypeError("claims must hold only Claim rows")
+    return claims
+
+
+def badge(verdict: str) -> str:
+    """The verdict as an HTML badge: symbol and words, coloured by the book's style sheet.
+
+    Examples
+    --------
+    >>> badge("holds")
+    '<span class="verdict-badge verdict-holds">✓ holds</span>'
+    """
+    if verdict not in BADGES:
+        raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+    symbol, name = BADGES[verdict]
+    return f'<span class="verdict-badge verdict-{name}">{symbol} {html.escape(verdict)}</span>'
+
+
+def tally_html(claims: Sequence[Claim]) -> str:
+    """One line counting the verdicts of ``claims``, each count beside its badge.
+
+    Examples
+    --------
+    >>> "1 ×" in tally_html([Claim("x", "c", "m", "r", HOLDS, course("q"))])
+    True
+    """
+    counts = tally(claims)
+    parts = [f"{count} × {badge(verdict)}" for verdict, count in counts.items() if count]
+    return f'<p class="verdict-tally">{len(_claim_list(claims))} claims: {", ".join(parts)}</p>'
+
+
+def cards(claims: Sequence[Claim], show_source: bool = True) -> str:
+    """The claims as cards that read at any width: the claim, its verdict badge, its source, what was measured
+    (the estimates with their intervals) and, folded, the rule that gave the verdict.
+
+    Examples
+    --------
+    >>> out = cards([Claim("x", "r > 0 <b>", "r = 0.8", "r above 0", HOLDS, talk("T3"))])
+    >>> out.count('class="verdict-card '), "&lt;b&gt;" in out, "T3" in out
+    (1, True, True)
+    """
+    out = ['<div class="verdict-cards">']
+    for c in _claim_list(claims):
+        source = f'<p class="verdict-source">{html.escape(c.source.text())}</p>' if show_source else ""
+        out.append(
+            f'<div class="verdict-card verdict-card-{BADGES[c.verdict][1]}">'
+            f'<p class="verdict-head">{badge(c.verdict)}</p>'
+            f'<p class="verdict-claim">{html.escape(c.claim)}</p>{source}'
+            f'<p class="verdict-measured"><strong>Measured:</strong> {html.escape(c.measured)}</p>'
+            f'<details class="verdict-rule"><summary>The rule</summary><p>{html.escape(c.rule)}</p></details>'
+            "</div>")
+    out.append("</div>")
+    return "".join(out)

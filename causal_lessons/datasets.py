@@ -24,6 +24,7 @@ CHECKSUMS: dict[str, str] = {
     "voc2007_multilabel.npz": "b74eb6984394d2e75022926e10214c1706c82371817441e7cc74058138074ee8",
     "alice_in_wonderland_pg11.txt": "502852fbc4554f16a4ddce92d6262702894976a2b3a8c5504b02af93b55a067e",
     "tinyshakespeare.txt": "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+    "talk_claims.md": "3b0128877baff16a9375c06fa51634bbe25b3d4d2e1b1b985d545bb48521206b",
 }
 
 COCO_SPLITS = ("train2017", "val2017", "train2014")
@@ -246,3 +247,24 @@ def load_text(name: str = "alice") -> str:
     if name not in TEXTS:
         raise ValueError(f"name must be one of {sorted(TEXTS)}, got {name!r}")
     return data_path(TEXTS[name]).read_text(encoding="utf-8")
+
+
+def load_talk_claims() -> pd.DataFrame:
+    """The claims of the talk the course follows (Zhang, GAIR 2023), one row each, as the course lists them.
+
+    Columns: ``id`` (``"T1"`` .. ``"T27"``), ``original`` (the talk's words, quoted from the published report in
+    Chinese), ``english`` (the course's rendering) and ``where`` (the chapter that answers it). The file is
+    ``talk_claims.md``; it quotes short passages of the report (Leiphone, 2023-08-31), not the report itself.
+
+    Examples
+    --------
+    >>> claims = load_talk_claims()
+    >>> len(claims), claims["id"].iloc[0], claims.set_index("id").loc["T3", "where"]
+    (27, 'T1', 'correlation')
+    """
+    rows = []
+    for line in data_path("talk_claims.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0][:1] == "T" and cells[0][1:].isdigit():
+            rows.append(dict(zip(("id", "original", "english", "where"), cells, strict=True)))
+    return pd.DataFrame(rows)

@@ -255,7 +255,7 @@ def problems(found: dict | None, width: int, page_url: str) -> list[str]:
             out.append(f"{at}: a display equation is wider than the column (break it with aligned): {tex!r}")
     if found["errors"]:
         out.append(f"{found['errors']} error outputs are shown")
-    for what in found["bold_glue"]:
+    for what in found.get("bold_glue", ()):
         out.append(f"{at}: a glued number or phrase is not in the weight of the text around it: {what}")
     for figure in found["figures"]:
         name = figure["src"].rsplit("/", 1)[-1][:24]

@@ -16,7 +16,7 @@ import pytest
 from bad_input import Case, check_case, params
 
 import causal_lessons
-from causal_lessons import _checks, claims, datasets, diagrams, formatting, notebook, runtime
+from causal_lessons import _checks, answers, claims, datasets, diagrams, formatting, notebook, runtime
 
 TESTS = Path(__file__).resolve().parent
 
@@ -34,11 +34,27 @@ CASES = [
          ("estimate",), kinds=("type",)),
     Case(claims.combine, {"verdicts": [claims.HOLDS]}, ("verdicts",), kinds=("empty",)),
     Case(claims.make_claim, {"chapter": "x", "claim": "c", "findings": [claims.above(claims.Interval.exact(1.0),
-         0.0, "x")]}, ("findings",), kinds=("empty", "type")),
-    Case(claims.claims_table, {"claims": [claims.Claim("x", "c", "m", "r", claims.HOLDS)]}, ("claims",),
-         kinds=("empty",)),
-    Case(claims.Claim, {"chapter": "x", "claim": "c", "measured": "m", "rule": "r", "verdict": claims.HOLDS},
-         ("verdict",), kinds=("type",)),
+         0.0, "x")], "source": claims.course("q")}, ("findings",), kinds=("empty", "type")),
+    Case(claims.claims_table, {"claims": [claims.Claim("x", "c", "m", "r", claims.HOLDS, claims.course("q"))]},
+         ("claims",), kinds=("empty",)),
+    Case(claims.Claim, {"chapter": "x", "claim": "c", "measured": "m", "rule": "r", "verdict": claims.HOLDS,
+                        "source": claims.course("q")}, ("verdict",), kinds=("type",)),
+    Case(claims.talk, {"claim_id": "T3"}, ("claim_id",), kinds=("type", "unknown")),
+    Case(claims.badge, {"verdict": claims.HOLDS}, ("verdict",), kinds=("type", "unknown")),
+    Case(answers.check, {"answer": 1.0, "kind": "real", "reference": "reference = 1.0", "atol": 1e-6}, ("kind",),
+         kinds=("type", "unknown")),
+    Case(answers.check, {"answer": 1.0, "kind": "real", "reference": "reference = 1.0", "atol": 1e-6},
+         ("reference", "atol"), kinds=("nan", "type", "empty")),
+    Case(claims.tally, {"claims": [claims.Claim("x", "c", "m", "r", claims.HOLDS, claims.course("q"))]},
+         ("claims",), kinds=("empty",)),
+    Case(claims.tally_html, {"claims": [claims.Claim("x", "c", "m", "r", claims.HOLDS, claims.course("q"))]},
+         ("claims",), kinds=("empty",)),
+    Case(claims.cards, {"claims": [claims.Claim("x", "c", "m", "r", claims.HOLDS, claims.course("q"))]},
+         ("claims",), kinds=("empty",)),
+    Case(claims.paper, {"citation": "Arjovsky et al. 2019"}, ("citation",), kinds=("type", "empty")),
+    Case(claims.course, {"question": "is it so?"}, ("question",), kinds=("type", "empty")),
+    Case(claims.Source, {"kind": "paper", "reference": "Arjovsky et al. 2019"}, ("kind", "reference"),
+         kinds=("type", "empty")),
     Case(diagrams.dag, {"edges": [("A", "B")]}, ("edges",), kinds=("empty", "type")),
     Case(diagrams.edges_through_nodes, {"svg": "<svg></svg>"}, ("svg",), kinds=("type",)),
     Case(runtime.steps, {"quick": 5, "full": 10}, ("quick", "full"), kinds=("type",)),
@@ -79,6 +95,9 @@ EXEMPT = {
     "causal_lessons.claims.cached": "a decorator",
     "causal_lessons.notebook.setup": "a seed only, checked by runtime.seed_everything",
     "causal_lessons.datasets.load_chocolate_nobel": "no arguments",
+    "causal_lessons.datasets.load_talk_claims": "no arguments",
+    **{f"causal_lessons.answers.{name}": "refusing a malformed answer with a message for the student is its job "
+       "(tests/test_answers.py)" for name in ("real", "integer", "letter", "boolean", "text", "array")},
     "causal_lessons.datasets.load_coco_cooccurrence_mlgcn": "no arguments",
     "causal_lessons.datasets.verify_all": "no arguments",
     "causal_lessons.datasets.LabelSet": "a record made by the loaders",

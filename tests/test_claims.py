@@ -65,9 +65,26 @@ def test_proportion_wilson_interval():
 
 def test_make_claim_joins_findings_and_table_has_the_rule():
     row = C.make_claim("x", "claim", [C.above(C.Interval(1, 0.5, 1.5), 0, "a"),
-                                      C.below(C.Interval(1, 0.5, 1.5), 0, "b")], "setting")
+                                      C.below(C.Interval(1, 0.5, 1.5), 0, "b")], "setting", source=C.talk("T3"))
     assert row.verdict == C.PARTLY and row.measured.startswith("setting: a = ")
-    assert list(C.claims_table([row]).columns) == ["chapter", "claim", "measured", "rule", "verdict"]
+    table = C.claims_table([row])
+    assert list(table.columns) == ["chapter", "source", "claim", "measured", "rule", "verdict"]
+    assert table["source"][0].startswith("the talk, T3: 共生不等于因果")
+
+
+def test_every_talk_claim_is_a_source_with_its_words():
+    from causal_lessons.datasets import load_talk_claims
+
+    talk = load_talk_claims()
+    assert list(talk["id"]) == [f"T{i}" for i in range(1, 28)]
+    for row in talk.itertuples():
+        source = C.talk(row.id)
+        assert row.original in source.quote and row.english in source.quote
+
+
+def test_sources_of_papers_and_questions_are_named():
+    assert C.paper("Arjovsky et al. 2019").text() == "paper: Arjovsky et al. 2019"
+    assert C.course("is it so?").text() == "the course asks: is it so?"
 
 
 @pytest.mark.parametrize("call, error, match", [
@@ -78,8 +95,14 @@ def test_make_claim_joins_findings_and_table_has_the_rule():
     (lambda: C.within(C.Interval.exact(1), 1, 0, "x"), ValueError, "tolerance"),
     (lambda: C.combine([]), ValueError, "verdicts"),
     (lambda: C.combine(["maybe"]), ValueError, "unknown verdicts"),
-    (lambda: C.Claim("x", "c", "m", "r", "true"), ValueError, "verdict"),
-    (lambda: C.make_claim("x", "c", []), ValueError, "findings"),
+    (lambda: C.Claim("x", "c", "m", "r", "true", C.course("q")), ValueError, "verdict"),
+    (lambda: C.Claim("x", "c", "m", "r", C.HOLDS, "the talk"), TypeError, "source must be a Source"),
+    (lambda: C.make_claim("x", "c", [], source=C.course("q")), ValueError, "findings"),
+    (lambda: C.talk("T0"), ValueError, "claim_id"),
+    (lambda: C.talk(19), ValueError, "claim_id"),
+    (lambda: C.Source("blog", "x"), ValueError, "kind"),
+    (lambda: C.paper(""), ValueError, "citation"),
+    (lambda: C.Source("paper", "  "), ValueError, "reference"),
     (lambda: C.claims_table([]), ValueError, "claims must not be empty"),
     (lambda: C.over_seeds([1.0]), ValueError, "values"),
     (lambda: C.over_seeds([1.0, float("nan")]), ValueError, "values"),

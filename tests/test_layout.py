@@ -93,7 +93,7 @@ def test_top_level_tests_are_the_shared_ones():
                "test_student_notebook.py", "test_datasets.py", "test_runtime.py", "test_claims.py",
                "test_diagrams.py", "test_layout.py", "test_bad_input.py", "test_autograder_env.py",
                "test_grade_cli.py", "test_book_sources.py", "test_smoke.py", "test_formatting.py", "test_lint.py",
-               "test_workflows.py", "test_grade_sandbox.py"}
+               "test_workflows.py", "test_grade_sandbox.py", "test_answers.py"}
     extra = {p.name for p in (ROOT / "tests").glob("test_*.py")} - allowed
     assert not extra, f"chapter tests belong in tests/<slug>/: {sorted(extra)}"
 

@@ -9,8 +9,10 @@ environments by the loop of :mod:`~causal_lessons.context.training`, learns the 
 :mod:`~causal_lessons.context.inference` finds the partition that *maximises* a reference ERM model's penalty
 (EIIL, the idea behind IP-IRM's partition step; IRMCon argues against estimating the context from a biased
 classifier's predictions) and trains IRM on it; :mod:`~causal_lessons.context.experiment`
-compares the four models at equal size and budget and measures what the discovered partition captures (the
-colour shortcut) and what it cannot (label noise that is the same in every environment).
+compares the models at equal size and budget -- with a control that keeps the inferred partition and drops the
+penalty (group-balanced ERM), and a sweep of the penalty weight -- and measures what the discovered partition
+captures (the colour shortcut) and the defect it gathers with it (label noise, through the reference model's use
+of the shape).
 :mod:`~causal_lessons.context.figures` draws the chapter's figures, :mod:`~causal_lessons.context.lab` holds its
 sizes and :mod:`~causal_lessons.context.claims` its rows of the claim check.
 """

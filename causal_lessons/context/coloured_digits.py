@@ -19,10 +19,11 @@ does in training (:math:`a_e \ge 0.8` against :math:`1 - \eta = 0.75`), and the 
 has two channels, red and green; the digit is painted in its colour on black
 (:func:`~causal_lessons.confounders.coloured_images.colourise`).
 
-scikit-learn ships 1,797 digits, not MNIST's 60,000. At the quick size the two training environments draw their
-colours and noise independently for the same training digits (Arjovsky et al. split 50,000 digits in two
-halves); at the full size every environment gets its own randomly shifted copies of the digits
-(:func:`random_shifts`), so there are many more distinct images.
+scikit-learn ships 1,797 digits, not MNIST's 60,000. The chapter's experiment splits the 1,200 training digits
+into disjoint halves, one per training environment, as Arjovsky et al. split 50,000 digits
+(``disjoint=True``); by default every environment colours *all* the training digits with its own draws of
+noise and colour, so the same digit appears in both, once per environment (the exercise's setting). At the full
+size every environment also gets its own randomly shifted copies of its digits (:func:`random_shifts`).
 """
 
 from __future__ import annotations
@@ -186,13 +187,13 @@ def random_shifts(images: torch.Tensor, copies: int, max_shift: int = 2,
 
 def coloured_digits(seed: int = 0, agreements: Sequence[float] = TRAIN_AGREEMENTS,
                     test_agreement: float = TEST_AGREEMENT, noise: float = NOISE, n_test: int = 597,
-                    copies: int = 1) -> ColouredDigits:
+                    copies: int = 1, disjoint: bool = False) -> ColouredDigits:
     """The training environments and the reversed-colour test set.
 
     The digits are shuffled by ``seed``; the first ``n_test`` are the test digits (never seen in training), the
-    rest the training digits. Every training environment colours all the training digits with its own draws of
-    noise and colour; with ``copies > 1`` each environment (and the test set) uses its own ``copies`` randomly
-    shifted versions of its digits.
+    rest the training digits. Every training environment colours all the training digits (or, with
+    ``disjoint``, its own share of them) with its own draws of noise and colour; with ``copies > 1`` each
+    environment (and the test set) uses its own ``copies`` randomly shifted versions of its digits.
 
     Parameters
     ----------
@@ -208,12 +209,17 @@ def coloured_digits(seed: int = 0, agreements: Sequence[float] = TRAIN_AGREEMENT
         Test digits.
     copies
         Shifted copies per digit (1: the digits as they are).
+    disjoint
+        Give each training environment its own equal share of the training digits (no digit in two
+        environments), instead of all of them.
 
     Examples
     --------
     >>> data = coloured_digits(seed=0)
     >>> [len(e) for e in data.train], len(data.test)
     ([1200, 1200], 597)
+    >>> [len(e) for e in coloured_digits(seed=0, disjoint=True).train]
+    [600, 600]
     >>> round(float(data.test.colour_agrees.float().mean()), 2)
     0.11
     """
@@ -224,6 +230,8 @@ def coloured_digits(seed: int = 0, agreements: Sequence[float] = TRAIN_AGREEMENT
     test_agreement = check_probability(test_agreement, "test_agreement")
     noise = check_probability(noise, "noise")
     copies = check_positive_int(copies, "copies")
+    if not isinstance(disjoint, bool):
+        raise TypeError(f"disjoint must be True or False, got {type(disjoint).__name__}")
     shapes, digits = load_digit_images()
     n_test = check_positive_int(n_test, "n_test")
     if n_test >= len(digits):
@@ -236,7 +244,8 @@ def coloured_digits(seed: int = 0, agreements: Sequence[float] = TRAIN_AGREEMENT
         images = random_shifts(shapes[idx], copies, 2, gen) if copies > 1 else shapes[idx]
         return make_environment(images, digits[idx].repeat(copies), agreement, noise, gen)
 
-    train = tuple(environment(train_idx, a) for a in agreements)
+    shares = train_idx.tensor_split(len(agreements)) if disjoint else [train_idx] * len(agreements)
+    train = tuple(environment(idx, a) for idx, a in zip(shares, agreements))
     return ColouredDigits(train, environment(test_idx, test_agreement))
 
 

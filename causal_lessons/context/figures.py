@@ -18,7 +18,7 @@ from .coloured_digits import NOISE, ColouredDigits
 from .experiment import METHODS
 
 #: One colour per method, in the order of :data:`~causal_lessons.context.experiment.METHODS`.
-METHOD_COLOURS = dict(zip(METHODS, ("#d62828", "#1d3557", "#2a9d8f", "#7f7f7f")))
+METHOD_COLOURS = dict(zip(METHODS, ("#d62828", "#1d3557", "#2a9d8f", "#e9a23b", "#7f7f7f"), strict=True))
 #: Colours of "colour agrees with the label" (True) and "disagrees" (False) in the partition picture.
 AGREE_COLOURS = {True: "#457b9d", False: "#e76f51"}
 

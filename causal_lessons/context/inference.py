@@ -25,6 +25,8 @@ only -- exactly the prediction-based estimate that IRMCon criticises.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from tqdm.auto import tqdm
 
@@ -95,27 +97,98 @@ def infer_environments(logits: torch.Tensor, y: torch.Tensor, steps: int = 2_000
     >>> (infer_environments(z, y, steps=500, lr=0.1) > 0.5).tolist()
     [False, True, True, False]
     """
-    g = example_gradients(logits, y).detach()
+    return infer_many([logits], [y], steps, lr, [seed], progress)[0]
+
+
+def infer_many(logits: Sequence[torch.Tensor], ys: Sequence[torch.Tensor], steps: int = 2_000, lr: float = 0.01,
+               seeds: Sequence[int] | None = None, progress: bool = False) -> list[torch.Tensor]:
+    """:func:`infer_environments` for several reference models at once (one Adam on the stacked assignments).
+
+    The objectives are summed; each depends only on its own assignment and Adam acts element by element, so each
+    assignment follows the path it would follow alone.
+
+    Parameters
+    ----------
+    logits, ys
+        One reference model's logits and the labels per problem, all of the same length.
+    steps, lr
+        Adam's steps and step size.
+    seeds
+        The seed of each problem's starting assignment (default ``0, 1, ...``).
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    list of torch.Tensor
+        Each problem's soft assignment (see :func:`infer_environments`).
+
+    Examples
+    --------
+    >>> z, y = torch.tensor([3.0, -2.0, 1.0, -1.5]), torch.tensor([1.0, 1.0, 0.0, 0.0])
+    >>> [(q > 0.5).tolist() for q in infer_many([z, -z], [y, y], steps=500, lr=0.1)]
+    [[False, True, True, False], [True, False, False, True]]
+    """
+    for name, value in (("logits", logits), ("ys", ys)):
+        if isinstance(value, (torch.Tensor, str, bytes)) or not isinstance(value, Sequence) or not value:
+            raise TypeError(f"{name} must be a non-empty sequence of tensors")
+    if len(logits) != len(ys):
+        raise ValueError(f"logits and ys must have the same length, got {len(logits)} and {len(ys)}")
+    g = [example_gradients(z, y).detach() for z, y in zip(logits, ys)]
+    if len({len(gi) for gi in g}) != 1:
+        raise ValueError("logits must all have the same number of examples")
+    g = torch.stack(g)
     steps = check_positive_int(steps, "steps")
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf"):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    seeds = list(range(len(g))) if seeds is None else seeds
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or len(seeds) != len(g):
+        raise TypeError(f"seeds must be a sequence of {len(g)} integers >= 0, one per problem")
     # torch's generator would take a negative seed (as 2**64 + seed): every seed of the course is an integer >= 0.
-    seed = check_positive_int(seed, "seed", minimum=0)
-    a = torch.randn(len(g), generator=torch.Generator().manual_seed(seed), dtype=g.dtype).to(g.device)
+    seeds = [check_positive_int(seed, "seed", minimum=0) for seed in seeds]
+    a = torch.stack([torch.randn(g.shape[1], generator=torch.Generator().manual_seed(seed), dtype=g.dtype)
+                     for seed in seeds]).to(g.device)
     a.requires_grad_(True)
     opt = torch.optim.Adam([a], lr=lr)
     for _ in tqdm(range(steps), desc="inferring environments", disable=not progress, leave=False):
         q = torch.sigmoid(a)
-        objective = (q * g).mean() ** 2 + ((1 - q) * g).mean() ** 2
+        objective = (q * g).mean(1) ** 2 + ((1 - q) * g).mean(1) ** 2
         opt.zero_grad()
-        (-objective).backward()
+        (-objective.sum()).backward()
         opt.step()
     q = torch.sigmoid(a.detach())
     # Name the environments so that A is the one with the larger sum of g (where the reference model errs):
     # the objective is symmetric in A and B, and a fixed naming makes seeds comparable.
-    if (q * g).sum() < ((1 - q) * g).sum():
-        q = 1 - q
-    return q
+    swap = (q * g).sum(1) < ((1 - q) * g).sum(1)
+    q = torch.where(swap[:, None], 1 - q, q)
+    return list(q)
+
+
+def colour_only_logits(env: Environment) -> torch.Tensor:
+    r"""A reference model that reads nothing but the colour: logistic regression of the label on the colour,
+    fitted by maximum likelihood on ``env``, which gives every example the empirical log-odds of its colour,
+    :math:`z_i = \log \frac{P(y = 1 \mid c_i)}{P(y = 0 \mid c_i)}`.
+
+    Its mistakes are exactly the examples whose colour disagrees with the label (when each colour mostly goes
+    with one label), so the partition it gives :func:`infer_environments` is the pure colour bias.
+
+    Examples
+    --------
+    >>> from causal_lessons.context.coloured_digits import coloured_digits, pool
+    >>> env = pool(coloured_digits().train)
+    >>> bool(torch.equal(best_split(colour_only_logits(env), env.y), ~env.colour_agrees))
+    True
+    """
+    if not isinstance(env, Environment) or len(env) == 0:
+        raise TypeError("env must be a non-empty Environment")
+    logits = torch.zeros(len(env), dtype=torch.float64)
+    for colour in (0, 1):
+        mask = env.colour == colour
+        share = env.y[mask].double().mean()
+        if not mask.any() or not 0 < float(share) < 1:
+            raise ValueError("env must hold both labels in each colour: the log-odds are infinite otherwise")
+        logits[mask] = torch.log(share / (1 - share))
+    return logits
 
 
 def best_split(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -258,3 +258,75 @@ def subspace_leakage(encoder: Callable[[torch.Tensor], torch.Tensor], dims: dict
         out[factor] = float(((deltas[factor] @ others) ** 2).sum() / (deltas[factor] ** 2).sum())
     out["mean"] = float(np.mean([out[f] for f in FACTORS]))
     return out
+
+
+def _stacked_encode(weights: list[torch.Tensor], pixels: torch.Tensor) -> torch.Tensor:
+    """Codes of ``S`` two-layer encoders at once: ``pixels`` ``(S, n, 243)`` to ``(S, n, d)``."""
+    w1, b1, w2, b2 = weights
+    return torch.relu(pixels @ w1 + b1) @ w2 + b2
+
+
+def learned_leakage(n_states: int, seeds: list[int], steps: int = 400, code: int = 6, hidden: int = 64,
+                    noise: float = 0.1, lr: float = 1e-2) -> list[float]:
+    r"""Subspace leakage (:func:`subspace_leakage`, mean over the factors) of learned codes, one per seed.
+
+    Per seed, an encoder (pixels :math:`\to` ``hidden`` ReLU units :math:`\to` a ``code``-dimensional code) and
+    three linear heads reading the glyph, the colour and the rotation from the code are trained together
+    (Adam, cross-entropy summed over the three factors, ``steps`` steps of 64 images) on ``n_states`` world
+    states drawn from the 48 with the seed, each image with fresh pixel noise of standard deviation ``noise``.
+    The leakage is then measured on all 48 states, noise-free: "data" here is how many of the world's
+    combinations the encoder saw. The seeds train together (batched matrix products), each with its own
+    weights and states.
+
+    Examples
+    --------
+    >>> leaks = learned_leakage(48, [0, 1], steps=3)
+    >>> len(leaks), all(0 <= v <= 1 for v in leaks)
+    (2, True)
+    """
+    if isinstance(n_states, bool) or not isinstance(n_states, (int, np.integer)) or not 1 <= n_states <= 48:
+        raise ValueError(f"n_states must be an integer from 1 to 48, got {n_states!r}")
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (list, tuple)) or not seeds:
+        raise ValueError(f"seeds must be a non-empty list of integers, got {seeds!r}")
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise ValueError(f"seeds must be non-negative integers, got {seeds!r}")
+    for name, value in (("steps", steps), ("code", code), ("hidden", hidden)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if code < 6:
+        raise ValueError(f"code must be at least 6 (three 2-dimensional blocks), got {code}")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < 1:
+        raise ValueError(f"noise must be a number in [0, 1), got {noise!r}")
+    states = all_states()
+    pixels = render(states).flatten(1)
+    targets = torch.tensor(states)
+    count, size = len(seeds), pixels.shape[1]
+    weights, chosen, gens = [], [], []
+    for seed in seeds:
+        gen = torch.Generator().manual_seed(int(seed))
+        chosen.append(torch.randperm(48, generator=gen)[:n_states])
+        gens.append(gen)
+    scale1, scale2 = 1 / np.sqrt(size), 1 / np.sqrt(hidden)
+    gen = gens[0]
+    shapes = ((size, hidden, scale1), (1, hidden, 0.0), (hidden, code, scale2), (1, code, 0.0))
+    weights = [torch.stack([(torch.rand(a, b, generator=g) * 2 - 1) * sc for g in gens]).requires_grad_()
+               for a, b, sc in shapes]
+    heads = [torch.stack([(torch.rand(code, n, generator=g) * 2 - 1) / np.sqrt(code) for g in gens])
+             .requires_grad_() for n in SIZES.values()]
+    opt = torch.optim.Adam(weights + heads, lr=lr)
+    picks_of = torch.stack(chosen)
+    for _ in range(steps):
+        picks = torch.stack([c[torch.randint(n_states, (64,), generator=g)] for c, g in zip(picks_of, gens)])
+        noisy = pixels[picks] + noise * torch.randn(count, 64, size, generator=gen)
+        z = _stacked_encode(weights, noisy)
+        loss = sum(torch.nn.functional.cross_entropy((z @ h).flatten(0, 1), targets[picks][..., i].flatten())
+                   for i, h in enumerate(heads))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    out = []
+    with torch.no_grad():
+        for k in range(count):
+            own = [w[k] for w in weights]
+            out.append(subspace_leakage(lambda im, own=own: _stacked_encode(own, im.flatten(1)))["mean"])
+    return out

@@ -35,6 +35,10 @@ class Settings:
         Validation and test digits per seed.
     workers
         Processes that train in parallel on a CPU (the quick size's two cores); one on a GPU.
+    world_states, code_steps
+        The learned codes of the glyph x colour x rotation world
+        (:func:`~causal_lessons.equivariance.disentangle.learned_leakage`): how many of its 48 states an
+        encoder is trained on, and for how many steps.
     """
 
     side: int
@@ -49,6 +53,8 @@ class Settings:
     n_val: int
     n_test: int
     workers: int
+    world_states: tuple[int, ...] = (12, 24, 48)
+    code_steps: int = 300
 
 
 def _check_size(at: object) -> None:
@@ -62,7 +68,7 @@ def settings(at: str | None = None) -> Settings:
     Examples
     --------
     >>> s = settings("quick")
-    >>> s.side, len(s.seeds) >= 3
+    >>> s.side, len(s.seeds) >= 10
     (9, True)
     >>> settings("smoke").steps, settings("smoke").side == settings("full").side
     (2, True)
@@ -73,14 +79,16 @@ def settings(at: str | None = None) -> Settings:
         depth=runtime.pick(3, 4, at),
         parameters=runtime.pick(4_000, 40_000, at),
         sizes=runtime.pick((500,), (100, 200, 400, 997), at),
-        seeds=tuple(runtime.seeds(3, 5, at)),
-        steps=runtime.steps(300, 2_000, at),
+        seeds=tuple(runtime.seeds(10, 10, at)),
+        steps=runtime.steps(100, 2_000, at),
         batch_size=runtime.pick(64, 256, at),
         lr=1e-2,
         eval_every=runtime.pick(25, 100, at),
         n_val=300,
         n_test=500,
         workers=runtime.pick(2, 1, at),
+        world_states=(12, 24, 48),
+        code_steps=runtime.steps(250, 1_000, at),
     )
 
 
@@ -114,21 +122,38 @@ def step_flops(config: Settings) -> dict[str, int]:
                 for name, model in models.items()}
 
 
-def job(at: str | None = None) -> runtime.Job:
-    """How big the lab is: every model at every size and seed, and the FLOPs of one training step of the most
-    expensive model (counted on the meta device: no computation).
+def matched_steps(config: Settings) -> int:
+    """The steps at which the :math:`C_4` G-CNN spends the compute (FLOPs) of the CNN's budget of
+    ``config.steps`` steps: that budget times the ratio of their costs per step (:func:`step_flops`), rounded.
 
     Examples
     --------
-    >>> j = job("quick")
-    >>> j.steps == len(MODELS) * len(settings("quick").seeds) * settings("quick").steps, j.flops_per_step > 0
+    >>> s = settings("quick")
+    >>> 3 * matched_steps(s) < s.steps < 5 * matched_steps(s)
+    True
+    """
+    flops = step_flops(config)  # checks config
+    return max(1, round(config.steps * flops["CNN"] / flops["G-CNN (C4)"]))
+
+
+def job(at: str | None = None) -> runtime.Job:
+    """How big the lab is: every model at every size and seed (and the :math:`C_4` G-CNN again at the CNN's
+    compute, :func:`matched_steps`), and the FLOPs of one training step of the most expensive model (counted on
+    the meta device: no computation).
+
+    Examples
+    --------
+    >>> j, s = job("quick"), settings("quick")
+    >>> j.steps == len(s.seeds) * (len(MODELS) * s.steps + matched_steps(s)), j.flops_per_step > 0
     (True, True)
     """
     s = settings(at)  # checks at
     flops = step_flops(s).values()
     runs = len(MODELS) * len(s.sizes) * len(s.seeds)
-    name = f"{len(MODELS)} models x {_count(len(s.sizes), 'size')} x {_count(len(s.seeds), 'seed')}"
-    return runtime.Job(name, runtime.size(at), runs * s.steps, max(flops))
+    extra = len(s.sizes) * len(s.seeds) * matched_steps(s)
+    name = (f"{len(MODELS)} models (and the C4 G-CNN at the CNN's compute) x {_count(len(s.sizes), 'size')} x "
+            f"{_count(len(s.seeds), 'seed')}")
+    return runtime.Job(name, runtime.size(at), runs * s.steps + extra, max(flops))
 
 
 def _count(n: int, noun: str) -> str:

@@ -35,6 +35,8 @@ from .group_conv import (
     D4InvariantCNN,
     InvariantCNN,
     PlainCNN,
+    _GroupConvolution,
+    _pool,
     check_tensor,
     parameter_count,
     regular_action,
@@ -244,6 +246,155 @@ def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, val_imag
     return Trained(model.eval(), steps, best[1], best[0])
 
 
+def _stacked_norm(norms: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
+    """Batch normalisation of ``len(norms)`` models' maps stacked along the channels: each model's channels are
+    normalised by their own statistics, and in training mode each model's running statistics are updated as
+    its own layer would update them."""
+    first = norms[0]
+    mean = torch.cat([n.running_mean for n in norms])
+    var = torch.cat([n.running_var for n in norms])
+    out = F.batch_norm(x, mean, var, torch.cat([n.weight for n in norms]), torch.cat([n.bias for n in norms]),
+                       first.training, first.momentum, first.eps)
+    if first.training:
+        with torch.no_grad():
+            for n, m, v in zip(norms, mean.chunk(len(norms)), var.chunk(len(norms)), strict=True):
+                n.running_mean.copy_(m)
+                n.running_var.copy_(v)
+                n.num_batches_tracked += 1
+    return out
+
+
+def stacked_logits(models: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
+    """The logits of several networks of one family and width, each on its own batch, in one pass: ``x`` is
+    ``(S, B, C, H, W)`` (batch ``s`` for model ``s``), the result ``(S, B, classes)``.
+
+    Every layer is one grouped ``conv2d`` (``groups = S``), so model ``s`` sees only its own channels: the
+    arithmetic is that of running each model alone (batch statistics included), in a fraction of the time for
+    small networks, whose cost is mostly the overhead of each call.
+
+    Examples
+    --------
+    >>> torch.manual_seed(0)
+    <torch._C.Generator object at ...>
+    >>> nets = [make_model("G-CNN (C4)", 3) for _ in range(2)]
+    >>> x = torch.randn(2, 5, 1, 9, 9)
+    >>> alone = torch.stack([net(part) for net, part in zip(nets, x)])
+    >>> bool(torch.allclose(stacked_logits(nets, x), alone, atol=1e-5))
+    True
+    """
+    if not isinstance(models, (list, tuple)) or not models:
+        raise ValueError("models must be a non-empty list of networks of one family")
+    first = models[0]
+    if not all(type(m) is type(first) and isinstance(m, (PlainCNN, InvariantCNN)) for m in models):
+        raise TypeError("models must all be PlainCNN or all the same InvariantCNN")
+    shapes = [tuple(p.shape for p in m.parameters()) for m in models]
+    if any(s != shapes[0] for s in shapes):
+        raise ValueError("models must have the same width and depth")
+    x = check_tensor(x, "x", 5, "(S, B, C, H, W)")
+    if x.shape[0] != len(models):
+        raise ValueError(f"x must hold one batch per model (S = {len(models)}), got {x.shape[0]}")
+    count = len(models)
+    h = x.transpose(0, 1).flatten(1, 2)
+    for i, layer in enumerate(first.layers):
+        if i:
+            h = _pool(h)
+        group = [m.layers[i] for m in models]
+        if isinstance(layer, _GroupConvolution):
+            weight = torch.cat([g.expanded_filters() for g in group])
+            out = F.conv2d(h.flatten(1, 2) if h.ndim == 5 else h, weight, padding=layer.kernel_size // 2,
+                           groups=count)
+            out = out.unflatten(1, (count * layer.out_channels, layer.order))
+            out = out + torch.cat([g.bias for g in group])[None, :, None, None, None]
+        else:
+            out = F.conv2d(h, torch.cat([g.weight for g in group]), torch.cat([g.bias for g in group]),
+                           padding=layer.padding, groups=count)
+        h = F.relu(_stacked_norm([m.norms[i] for m in models], out))
+    pooled = (h.amax(dim=2) if h.ndim == 5 else h).mean(dim=(-2, -1))
+    pooled = pooled.unflatten(1, (count, -1)).transpose(0, 1)
+    weight = torch.stack([m.head.weight for m in models])
+    bias = torch.stack([m.head.bias for m in models])
+    return torch.einsum("sbc,skc->sbk", pooled, weight) + bias[:, None]
+
+
+def train_seeds(models: list[nn.Module], images: torch.Tensor, labels: torch.Tensor, train_sets: list[torch.Tensor],
+                val_sets: list[torch.Tensor], seeds: list[int], steps: int = 300, batch_size: int = 64,
+                lr: float = 1e-2, augment: bool = False, eval_every: int = 25,
+                device: torch.device | str = "cpu") -> list[Trained]:
+    """:func:`train` for one model per seed, all at once (:func:`stacked_logits`): model ``s`` is trained on
+    the digits ``train_sets[s]`` with seed ``seeds[s]`` (its batches, its augmentation) and keeps the checkpoint
+    with the lowest loss on ``val_sets[s]``. The summed loss gives each model its own gradient, and Adam acts
+    element by element, so each model follows the path :func:`train` would give it alone (up to float
+    rounding).
+
+    Examples
+    --------
+    >>> x, y = digit_images(9)
+    >>> nets = [make_model("CNN", 4) for _ in range(2)]
+    >>> sets = [torch.arange(32), torch.arange(32, 64)]
+    >>> fits = train_seeds(nets, x, y, sets, [torch.arange(64, 96)] * 2, [0, 1], steps=2, eval_every=1)
+    >>> [fit.steps for fit in fits], fits[0].model.training
+    ([2, 2], False)
+    """
+    if not isinstance(models, (list, tuple)) or not models:
+        raise ValueError("models must be a non-empty list of networks")
+    count = len(models)
+    for name, value in (("train_sets", train_sets), ("val_sets", val_sets), ("seeds", seeds)):
+        if not isinstance(value, (list, tuple)) or len(value) != count:
+            raise ValueError(f"{name} must be a list with one entry per model ({count}), got {value!r}")
+    if len({len(t) for t in train_sets}) != 1 or len({len(v) for v in val_sets}) != 1:
+        raise ValueError("train_sets (and val_sets) must have the same size for every model")
+    images = _check_images(images)
+    labels = _check_labels(labels, images)
+    seeds = [check_positive_int(s, "seeds", minimum=0) for s in seeds]
+    steps, batch_size = check_positive_int(steps, "steps"), check_positive_int(batch_size, "batch_size")
+    eval_every = check_positive_int(eval_every, "eval_every")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < 1:
+        raise ValueError(f"lr must be a learning rate in (0, 1), got {lr!r}")
+    models = [_check_model(m).to(device) for m in models]
+    images, labels = images.to(device), labels.to(device)
+    train_x = [images[t.to(device)] for t in train_sets]
+    train_y = [labels[t.to(device)] for t in train_sets]
+    val_x = [images[v.to(device)] for v in val_sets]
+    if augment:
+        val_x = [rotate_randomly(v, seed=seed) for v, seed in zip(val_x, seeds, strict=True)]
+    val_x, val_y = torch.stack(val_x), torch.stack([labels[v.to(device)] for v in val_sets])
+    params = [p for m in models for p in m.parameters()]
+    opt = torch.optim.Adam(params, lr=lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
+    gens = [torch.Generator().manual_seed(seed) for seed in seeds]
+    n, batch = len(train_x[0]), min(batch_size, len(train_x[0]))
+    best: list[tuple[float, int, dict | None]] = [(float("inf"), 0, None)] * count
+    for step in range(1, steps + 1):
+        for m in models:
+            m.train()
+        picks = [torch.randint(n, (batch,), generator=g).to(device) for g in gens]
+        xs = [x[i] for x, i in zip(train_x, picks, strict=True)]
+        if augment:
+            xs = [rotate_randomly(x, seed=seed * 100_003 + step) for x, seed in zip(xs, seeds, strict=True)]
+        ys = torch.stack([y[i] for y, i in zip(train_y, picks, strict=True)])
+        logits = stacked_logits(models, torch.stack(xs))
+        loss = F.cross_entropy(logits.flatten(0, 1), ys.flatten(), reduction="none").view(count, -1).mean(1).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        schedule.step()
+        if step % eval_every == 0 or step == steps:
+            for m in models:
+                m.eval()
+            with torch.no_grad():
+                val_logits = stacked_logits(models, val_x)
+            losses = F.cross_entropy(val_logits.flatten(0, 1), val_y.flatten(), reduction="none")
+            for k, value in enumerate(losses.view(count, -1).mean(1).tolist()):
+                if value < best[k][0]:
+                    state = {key: v.detach().clone() for key, v in models[k].state_dict().items()}
+                    best[k] = (value, step, state)
+    fits = []
+    for m, (value, step, state) in zip(models, best, strict=True):
+        m.load_state_dict(state)
+        fits.append(Trained(m.eval(), steps, step, value))
+    return fits
+
+
 def _check_model(model: object) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch module, got {type(model).__name__}")
@@ -334,18 +485,22 @@ class Comparison:
 
 def compare(sizes: list[int], seeds: list[int], parameters: int, steps: int, side: int = 9, depth: int = 3,
             batch_size: int = 64, lr: float = 1e-2, eval_every: int = 25, n_val: int = 300, n_test: int = 500,
-            device: torch.device | str = "cpu", workers: int = 1, progress: bool = True) -> Comparison:
+            device: torch.device | str = "cpu", workers: int = 1, progress: bool = True,
+            matched_steps: int | None = None) -> Comparison:
     """Train every model of :data:`MODELS` at matched parameters (:func:`matched_widths`) with the same budget
-    (``steps``) on ``size`` upright digits per seed; test on the upright and rotated test digits.
+    (``steps``) on ``size`` upright digits per seed; test on the upright and rotated test digits. With
+    ``matched_steps``, also the :math:`C_4` G-CNN for that many steps (named :data:`MATCHED`): the budget at
+    which it spends the CNN's compute.
 
-    The runs are independent: with ``workers > 1`` (CPU only) they run in that many processes (joblib gives each
-    one thread), with the same results as one after another.
+    Each model is trained for all seeds at once (:func:`train_seeds`); the (size, model) jobs are independent:
+    with ``workers > 1`` (CPU only) they run in that many processes (joblib gives each one thread), with the same
+    results as one after another.
 
     Examples
     --------
-    >>> out = compare([20], [0], parameters=800, steps=2, n_val=20, n_test=20, progress=False)
+    >>> out = compare([20], [0, 1], parameters=800, steps=2, n_val=20, n_test=20, progress=False, matched_steps=1)
     >>> sorted(out.runs.columns)[:4], len(out.runs), len(out.models)
-    (['agreement', 'best step', 'model', 'parameters'], 4, 4)
+    (['agreement', 'best step', 'model', 'parameters'], 10, 10)
     """
     sizes = [check_positive_int(s, "sizes") for s in _nonempty(sizes, "sizes")]
     seeds = [check_positive_int(s, "seeds", minimum=0) for s in _nonempty(seeds, "seeds")]
@@ -356,37 +511,56 @@ def compare(sizes: list[int], seeds: list[int], parameters: int, steps: int, sid
               "side": side, "depth": depth, "batch_size": batch_size, "lr": lr, "eval_every": eval_every,
               "n_val": n_val, "n_test": n_test}
     split(len(digit_images(side)[0]), max(sizes), n_val, n_test, seeds[0])  # checks the sizes fit the data
-    jobs = [(seed, size, name) for seed in seeds for size in sizes for name in MODELS]
+    jobs = [(size, name, config["steps"]) for size in sizes for name in MODELS]
+    if matched_steps is not None:
+        jobs += [(size, MATCHED, check_positive_int(matched_steps, "matched_steps")) for size in sizes]
+    # The most expensive jobs first, so that parallel workers finish together.
+    jobs.sort(key=lambda job: -_COST[job[1]] * job[2])
     if workers > 1:
         from joblib import Parallel, delayed
 
-        done = Parallel(n_jobs=workers)(delayed(_fit_one)(*job, config, "cpu") for job in jobs)
+        done = Parallel(n_jobs=workers)(delayed(_fit_group)(*job, seeds, config, "cpu") for job in jobs)
     else:
-        done = [_fit_one(*job, config, device) for job in tqdm(jobs, desc="training", disable=not progress)]
+        done = [_fit_group(*job, seeds, config, device) for job in tqdm(jobs, desc="training", disable=not progress)]
+    runs = [run for group in done for run in group]
+    runs.sort(key=lambda run: (run[0]["seed"], run[0]["size"], _ORDER.index(run[0]["model"])))
     largest = max(sizes)
-    models = {(row["seed"], row["model"]): model for row, model, _ in done if row["size"] == largest}
-    tests = {row["seed"]: test for row, _, test in done if row["size"] == largest}
-    return Comparison(pd.DataFrame([row for row, _, _ in done]), models, tests)
+    models = {(row["seed"], row["model"]): model for row, model, _ in runs if row["size"] == largest}
+    tests = {row["seed"]: test for row, _, test in runs if row["size"] == largest}
+    return Comparison(pd.DataFrame([row for row, _, _ in runs]), models, tests)
 
 
-def _fit_one(seed: int, size: int, name: str, config: dict, device: torch.device | str
-             ) -> tuple[dict, nn.Module, torch.Tensor]:
-    """One run of :func:`compare`: its table row, the trained network (on the CPU) and its test digits."""
+#: The :math:`C_4` G-CNN trained at the CNN's compute (fewer steps), in :func:`compare` with ``matched_steps``.
+MATCHED = "G-CNN (C4), CNN's compute"
+_ORDER = (*MODELS, MATCHED)
+_COST = {"CNN": 1, "CNN + rotation augmentation": 1, "G-CNN (C4)": 2, "G-CNN (D4)": 2.5, MATCHED: 2}
+
+
+def _fit_group(size: int, name: str, steps: int, seeds: list[int], config: dict, device: torch.device | str
+               ) -> list[tuple[dict, nn.Module, torch.Tensor]]:
+    """One job of :func:`compare`: model ``name`` trained for every seed at once; per seed its table row, the
+    trained network (on the CPU) and its test digits."""
     images, labels = _device_digits(config["side"], str(device))
-    train_idx, val_idx, test_idx = (i.to(images.device) for i in
-                                    split(len(images), size, config["n_val"], config["n_test"], seed))
-    width = matched_widths(config["parameters"], config["depth"])[name]
-    torch.manual_seed(seed)
-    model = make_model(name, width, config["depth"])
-    fit = train(model, images[train_idx], labels[train_idx], images[val_idx], labels[val_idx],
-                steps=config["steps"], batch_size=config["batch_size"], lr=config["lr"],
-                augment=name == "CNN + rotation augmentation", seed=seed, eval_every=config["eval_every"],
-                device=images.device)
-    scores = orbit_scores(fit.model, images[test_idx], labels[test_idx])
-    row = {"seed": seed, "size": size, "model": name, "width": width, "parameters": parameter_count(model),
-           "steps": fit.steps, "best step": fit.best_step, "upright test": scores["upright"],
-           "rotated test": scores["rotated"], "agreement": scores["agreement"]}
-    return row, fit.model.cpu(), test_idx.cpu()
+    family = "G-CNN (C4)" if name == MATCHED else name
+    width = matched_widths(config["parameters"], config["depth"])[family]
+    splits = [split(len(images), size, config["n_val"], config["n_test"], seed) for seed in seeds]
+    nets = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        nets.append(make_model(family, width, config["depth"]))
+    fits = train_seeds(nets, images, labels, [t for t, _, _ in splits], [v for _, v, _ in splits], seeds,
+                       steps=steps, batch_size=config["batch_size"], lr=config["lr"],
+                       augment=name == "CNN + rotation augmentation", eval_every=config["eval_every"],
+                       device=images.device)
+    out = []
+    for seed, fit, (_, _, test_idx) in zip(seeds, fits, splits, strict=True):
+        test_idx = test_idx.to(images.device)
+        scores = orbit_scores(fit.model, images[test_idx], labels[test_idx])
+        row = {"seed": seed, "size": size, "model": name, "width": width, "parameters": parameter_count(fit.model),
+               "steps": fit.steps, "best step": fit.best_step, "upright test": scores["upright"],
+               "rotated test": scores["rotated"], "agreement": scores["agreement"]}
+        out.append((row, fit.model.cpu(), test_idx.cpu()))
+    return out
 
 
 @functools.lru_cache(maxsize=4)

@@ -31,6 +31,7 @@ from ..claims import (
     cached,
     combine,
     make_claim,
+    paper,
     within,
 )
 from ..datasets import load_text
@@ -251,8 +252,9 @@ def measure(n_fit: int | None = None) -> TokenizationResults:
                            unigram_entropy(c2f_symbols.ravel()), c2f_usage["used"], c2f_usage["perplexity"],
                            float(prefix_errors(c2f, crops, [c2f.length])[0]))
     raster = tokenizers[SIZES[0]]
-    normalised_gap, c2f_gap = order_gap(list(normalised.encode(crops)), SIZES[0]), order_gap(list(c2f_tokens),
-                                                                                             SIZES[0])
+    # The order gap counts the same (scale, level) symbols as the statistics beside it: one alphabet per tokenizer.
+    normalised_gap = order_gap(list(normalised.encode(crops)), SIZES[0])
+    c2f_gap = order_gap(list(c2f_symbols), alphabet)
     # The same number of sequences and the same seed give the same test rows as the words' order gap at V = 64,
     # so the ratio pairs sequence i of one with sequence i of the other, as in _compare.
     words64 = comparisons[SIZES[0]].words
@@ -322,7 +324,8 @@ def claims(results: TokenizationResults | None = None) -> list[Claim]:
                    ], f"Alice in Wonderland, {res.n_words:,} words; least squares: jackknife over "
                       f"{res.n_sequences} chunks of {LENGTH} words; maximum likelihood: jackknife over "
                       f"{MLE_BLOCKS} blocks; method error |least squares - maximum likelihood| = "
-                      f"{number(abs(res.word_slopes[(1, 1000)].value - res.word_mle.value), 2)}"),
+                      f"{number(abs(res.word_slopes[(1, 1000)].value - res.word_mle.value), 2)}",
+                   source=paper("Zipf 1949")),
         make_claim("tokenization", "Visual tokens follow Zipf's law as words do, but with higher entropy "
                    "(Chan et al. 2024)", [
                        *(within(res.patch_slopes[v], -1.0, 0.15, f"Zipf slope, K = {v} patch tokens", 2)
@@ -336,7 +339,8 @@ def claims(results: TokenizationResults | None = None) -> list[Claim]:
                       f"UNK (UNK = {unk} of the word tokens, which caps the words' entropy), and UNK-free BPE word "
                       f"pieces learned on the text with V symbols, against K = V codes; "
                       "Zipf slopes by least squares on log rank-frequency (an approximation: the slope depends on "
-                      "the rank range), jackknife over crops; entropies: bootstrap over crops and chunks"),
+                      "the rank range), jackknife over crops; entropies: bootstrap over crops and chunks",
+                   source=paper("Chan et al. 2024")),
         make_claim("tokenization", "Shuffling spatial image tokens barely matters, unlike shuffling words "
                    "(DDT, Pan et al. 2025, from LLM training curves)", ddt,
                    f"{ddt_wording(verdict)} (held-out bigram models with smoothing chosen on validation "
@@ -344,5 +348,5 @@ def claims(results: TokenizationResults | None = None) -> list[Claim]:
                    f"({res.n_sequences} sequences spread over the text), against K = V raw or "
                    f"contrast-normalised k-means patch tokens of {photos}; {n_test} test sequences of {LENGTH} "
                    "tokens each; the intervals are test-sampling only: a bootstrap over the test sequences, with "
-                   "the split, the smoothing and the shuffle fixed)"),
+                   "the split, the smoothing and the shuffle fixed)", source=paper("Pan et al. 2025 (DDT)")),
     ]

@@ -25,18 +25,7 @@ from tqdm.auto import tqdm
 from .. import runtime
 from .._checks import check_positive_int
 from .encoders import ImageEncoder, ToyCLIP, text_encoder
-from .scenes import (
-    Object,
-    Scene,
-    SwapPairs,
-    WordTokenizer,
-    World,
-    object_caption,
-    render,
-    render_objects,
-    sliding_edit,
-    swap_pairs,
-)
+from .scenes import SwapPairs, WordTokenizer, World, object_caption, render, render_objects, swap_pairs
 from .scores import eqsim_loss
 
 
@@ -223,14 +212,17 @@ def pair_similarities(model: ToyCLIP, pairs: SwapPairs, world: World) -> torch.T
 
 
 def fine_tune(model: ToyCLIP, world: World, steps: int, eqsim_weight: float = 0.0, margin: float = 0.0,
-              lr: float = 1e-3, seed: int = 0, pool_per_family: int = 16, progress: bool = False) -> list[float]:
+              lr: float = 1e-3, seed: int = 0, pool_per_family: int = 16, normalised: bool = False,
+              progress: bool = False) -> list[float]:
     r"""Fine-tune on swap pairs of the training families, with EqSim added to the contrastive loss.
 
     Each step takes one swap pair from each training family (so no caption repeats in the batch), computes the
     :math:`2P \times 2P` logits, and minimises :math:`\mathcal L_{\text{InfoNCE}} + \lambda\,
-    \mathrm{EqSim}(s)`, where ``s`` holds each pair's four logits (the similarities the contrastive loss sees,
-    :math:`e^\tau \cos`, the temperature held fixed in this term) and :math:`\lambda` is ``eqsim_weight``. With ``eqsim_weight = 0`` the same batches
-    train the contrastive loss alone: the control.
+    \mathrm{EqSim}(s)`, where ``s`` holds each pair's four scores and :math:`\lambda` is ``eqsim_weight``. The
+    scores are the logits the contrastive loss sees, :math:`e^\tau \cos` (the temperature held fixed in this
+    term), or with ``normalised=True`` each image's softmax over the batch's captions, as EqBen's code scores
+    them (``score_pre_softmax``). With ``eqsim_weight = 0`` the same batches train the contrastive loss alone:
+    the control.
 
     Examples
     --------
@@ -245,6 +237,8 @@ def fine_tune(model: ToyCLIP, world: World, steps: int, eqsim_weight: float = 0.
     steps = check_positive_int(steps, "steps")
     pool_per_family = check_positive_int(pool_per_family, "pool_per_family")
     lr = _check_lr(lr)
+    if not isinstance(normalised, (bool, np.bool_)):
+        raise TypeError(f"normalised must be True or False, got {type(normalised).__name__}")
     for name, v in (("eqsim_weight", eqsim_weight), ("margin", margin)):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
             raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
@@ -271,8 +265,10 @@ def fine_tune(model: ToyCLIP, world: World, steps: int, eqsim_weight: float = 0.
         if eqsim_weight:
             # Each pair's 2 x 2 block: s[n, c, i] = logits[2n + c, 2n + i]. The temperature is held fixed
             # in this term, or EqSim could be met by shrinking it and flattening every similarity.
-            logits = model.logit_scale().detach() * cos
-            blocks = logits.reshape(n_fam, 2, n_fam, 2)[families, :, families]
+            scores = model.logit_scale().detach() * cos
+            if normalised:  # each image's distribution over the batch's captions (caption rows)
+                scores = scores.softmax(dim=0)
+            blocks = scores.reshape(n_fam, 2, n_fam, 2)[families, :, families]
             loss = loss + eqsim_weight * eqsim_loss(blocks, margin)
         opt.zero_grad()
         loss.backward()
@@ -281,31 +277,3 @@ def fine_tune(model: ToyCLIP, world: World, steps: int, eqsim_weight: float = 0.
     return losses
 
 
-
-def edit_similarities(model: ToyCLIP, world: World, objects: list[tuple[Object, Object]], steps: int = 9,
-                      seed: int = 0) -> torch.Tensor:
-    """Cosine similarity of "a left of b" and "a right of b" along :func:`~.scenes.sliding_edit` for each
-    ``(a, b)``: shape ``(len(objects), 2, steps)``. Along the edit the first should fall and the second rise.
-
-    Examples
-    --------
-    >>> w = World()
-    >>> curves = edit_similarities(toy_clip(w, "order_aware"), w, [(("red", "circle"), ("blue", "square"))])
-    >>> curves.shape
-    torch.Size([1, 2, 9])
-    """
-    model = _check_model(model)
-    if not isinstance(world, World):
-        raise TypeError(f"world must be a World, got {type(world).__name__}")
-    if isinstance(objects, (str, tuple)) or not objects:
-        raise ValueError("objects must be a non-empty list of (a, b) object pairs")
-    rng = np.random.default_rng(seed)
-    frames = torch.stack([sliding_edit(a, b, world, rng, steps) for a, b in objects])
-    captions = [Scene(a, rel, b).caption() for a, b in objects for rel in ("left of", "right of")]
-    ids, lengths = tokenizer(world).encode(captions)
-    device = next(model.parameters()).device
-    model.eval()
-    with torch.no_grad():
-        text = model.encode_text(ids.to(device), lengths.to(device)).reshape(len(objects), 2, -1)
-        image = model.encode_image(frames.reshape(-1, *frames.shape[2:]).to(device))
-        return torch.einsum("ncd,nsd->ncs", text, image.reshape(len(objects), steps, -1)).cpu()

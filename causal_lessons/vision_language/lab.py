@@ -28,8 +28,9 @@ class LabSettings:
         Image encoder channels, word embedding width, GRU width, joint embedding width.
     pretrain_steps, batch
         Contrastive pre-training steps and batch size (each text encoder).
-    fine_tune_steps, eqsim_weight
-        Fine-tuning steps on training swap pairs (each run) and the weight of EqSim.
+    fine_tune_steps, eqsim_weight, eqsim_margin
+        Fine-tuning steps on training swap pairs (each run), and the weight and margin of EqSim (on softmax-normalised
+        scores, as EqBen's code applies it); the chapter page chooses them on validation pairs instead.
     pairs_per_family
         Held-out swap pairs scored per family.
     prompt_epochs, shots
@@ -47,6 +48,7 @@ class LabSettings:
     batch: int
     fine_tune_steps: int
     eqsim_weight: float
+    eqsim_margin: float
     pairs_per_family: int
     prompt_epochs: int
     shots: int
@@ -70,7 +72,8 @@ def settings(at: str | None = None) -> LabSettings:
         pretrain_steps=runtime.steps(300, 4_000, at),
         batch=runtime.pick(16, 256, at),
         fine_tune_steps=runtime.steps(40, 400, at),
-        eqsim_weight=0.1,
+        eqsim_weight=0.3,
+        eqsim_margin=0.1,
         pairs_per_family=runtime.pick(24, 12, at),
         prompt_epochs=runtime.steps(100, 300, at),
         shots=runtime.pick(8, 16, at),

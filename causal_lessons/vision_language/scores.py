@@ -1,4 +1,4 @@
-r"""Scores and losses on the four similarities of a swap pair (Winoground, EqBen), and monotonicity along an edit.
+r"""Scores and losses on the four similarities of a swap pair (Winoground, EqBen).
 
 A swap pair holds two captions :math:`c_0, c_1` and two images :math:`i_0, i_1`, caption :math:`c` matching image
 :math:`c`. Its similarities form a :math:`2 \times 2` table; :math:`N` pairs form a tensor ``s`` of shape
@@ -158,54 +158,6 @@ def eqsim_loss(s: Any, margin: float = 0.0) -> torch.Tensor:
     """
     text, image = eqsim_terms(s, margin)
     return (text + image).mean()
-
-
-def _curves(curves: Any, increasing: Any) -> np.ndarray:
-    if not isinstance(increasing, (bool, np.bool_)):
-        raise TypeError(f"increasing must be True or False, got {type(increasing).__name__}")
-    if isinstance(curves, (str, bytes)):
-        raise TypeError("curves must be an array of shape (M, steps), got a string")
-    c = curves.detach().cpu().numpy() if isinstance(curves, torch.Tensor) else curves
-    arr = _real_array(c, "curves", "an array of numbers of shape (M, steps)")
-    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 2:
-        raise ValueError(f"curves must have shape (M, steps) with M >= 1 and steps >= 2, got {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError("curves must hold only finite numbers (no NaN or inf)")
-    steps = np.diff(arr, axis=1)
-    return steps >= 0 if increasing else steps <= 0
-
-
-def monotone_share(curves: Any, increasing: bool = True) -> float:
-    """Fraction of curves (rows) that never step the wrong way: never down (``increasing``) or never up.
-
-    Parameters
-    ----------
-    curves
-        Shape ``(M, steps)``, e.g. the similarity of one caption along the frames of an edit.
-    increasing
-        The direction every step must take (a step of exactly 0 counts as monotone).
-
-    Examples
-    --------
-    >>> monotone_share([[0.1, 0.2, 0.2], [0.3, 0.1, 0.4]])
-    0.5
-    >>> monotone_share([[0.3, 0.2, 0.1]], increasing=False)
-    1.0
-    """
-    return float(_curves(curves, increasing).all(axis=1).mean())
-
-
-def right_step_share(curves: Any, increasing: bool = True) -> float:
-    """Fraction of all single steps, over all curves, taken in the right direction (a graded version of
-    :func:`monotone_share`: a curve with one wiggle out of eight steps scores 7/8 here, 0 there). Random
-    similarities score 1/2.
-
-    Examples
-    --------
-    >>> right_step_share([[0.1, 0.2, 0.2], [0.3, 0.1, 0.4]])
-    0.75
-    """
-    return float(_curves(curves, increasing).mean())
 
 
 def chance_scores() -> dict[str, float]:

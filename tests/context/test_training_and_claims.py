@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 
+import pandas as pd
 import pytest
 import torch
 
 from causal_lessons import runtime
-from causal_lessons.claims import HOLDS, INCONCLUSIVE, VERDICTS
+from causal_lessons.claims import FAILS, HOLDS, INCONCLUSIVE, VERDICTS
 from causal_lessons.context import claims as C
 from causal_lessons.context.coloured_digits import coloured_digits
 from causal_lessons.context.experiment import METHODS, SeedRun
 from causal_lessons.context.lab import job, settings
-from causal_lessons.context.training import MLP, n_parameters, train
+from causal_lessons.context.training import MLP, Task, n_parameters, train, train_many
 
 
 def test_settings_at_every_size():
     quick, full, smoke = settings("quick"), settings("full"), settings("smoke")
-    assert len(quick.seeds) >= 3 and quick.steps == 400 and quick.anneal_step < quick.steps
+    assert len(quick.seeds) >= 10 and quick.steps == 300 and quick.anneal_step < quick.steps
+    assert quick.penalty_weight in quick.weights and min(quick.weights) <= 10 and max(quick.weights) >= 1e6
     assert smoke.steps <= runtime.SMOKE_STEPS and smoke.infer_steps <= runtime.SMOKE_STEPS
     assert len(smoke.seeds) == 1
     # Smoke keeps the full size's shapes.
@@ -29,14 +31,15 @@ def test_settings_at_every_size():
 def test_job_counts_steps_and_flops_without_computing():
     for size in runtime.SIZES:
         s, j = settings(size), job(size)
-        assert j.steps == len(METHODS) * s.steps * len(s.seeds) and j.size == size
+        per_seed = len(METHODS) + len(s.weights)  # and IRMv1 on the colour-only partition
+        assert j.steps == per_seed * s.steps * len(s.seeds) and j.size == size
         n_train = (1797 - s.n_test) * s.copies
         hidden = s.hidden
         forward = 2 * n_train * (128 * hidden + hidden * hidden + hidden)
         # Forward and weight gradients (as many again), plus the input gradients of the two upper layers
-        # (the image needs none), for each of the two environments.
+        # (the image needs none), over both environments (the whole training set).
         backward_inputs = 2 * n_train * (hidden * hidden + hidden)
-        assert j.flops_per_step == 2 * (2 * forward + backward_inputs)
+        assert j.flops_per_step == 2 * forward + backward_inputs
 
 
 def test_models_have_equal_parameter_counts():
@@ -62,6 +65,20 @@ def test_penalty_weight_changes_the_loss_only_after_annealing():
     torch.testing.assert_close(torch.tensor(a["train loss"].values), torch.tensor(b["train loss"].values))
 
 
+def test_training_models_together_is_training_them_alone():
+    # The stacked models share nothing: each follows its own path, up to floating-point rounding.
+    data = coloured_digits(seed=1, disjoint=True)
+    tasks = [Task(data.train, 0.0, 0, 3, data.test), Task(data.train, 1e4, 2, 4, data.test),
+             Task([data.train[0]], 0.0, 0, 5, data.test)]
+    together = train_many(tasks[:2], steps=4, hidden=8, every=1)[1]
+    for task, curves in zip(tasks, together):
+        alone = train(task.envs, test=task.test, penalty_weight=task.penalty_weight, anneal_step=task.anneal_step,
+                      seed=task.seed, steps=4, hidden=8, every=1)[1]
+        pd.testing.assert_frame_equal(curves, alone, atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="same number of training examples"):
+        train_many(tasks, steps=1, hidden=4)
+
+
 def test_train_errors():
     data = coloured_digits(seed=0)
     with pytest.raises(TypeError, match="envs"):
@@ -80,8 +97,12 @@ def smoke_results():
 def test_smoke_run_has_every_method_and_the_full_shapes(smoke_results):
     run = smoke_results.runs[0]
     assert isinstance(run, SeedRun) and set(run.test_accuracy) == set(METHODS)
-    assert len(run.assignment) == 2 * (1797 - 597) * settings("full").copies
+    assert len(run.assignment) == (1797 - 597) * settings("full").copies
+    assert list(run.sweep["penalty weight"]) == list(settings("full").weights)
     assert smoke_results.n_parameters == n_parameters(MLP(settings("full").hidden))
+    assert set(run.colour_split) == set(METHODS) and 0 <= run.pure_test_accuracy <= 1
+    assert all(0 <= a <= 1 and 0 <= b <= 1 for a, b in run.colour_split.values())
+    assert smoke_results.colour_reliance("ERM").shape == smoke_results.pure_accuracy.shape == (1,)
 
 
 def test_one_seed_gives_inconclusive_rows(smoke_results):
@@ -91,45 +112,73 @@ def test_one_seed_gives_inconclusive_rows(smoke_results):
     assert list(table["method"]) == list(METHODS) and table["parameters"].nunique() == 1
 
 
-def fake_results(acc: dict[str, list[float]], agreement: list[float]) -> C.ContextResults:
-    """Results with given accuracies, for testing the verdict rules without training."""
+def fake_results(acc: dict[str, list[float]], agreement: list[float], early: float = 0.1,
+                 penalty_pick: float = 0.6, reliance: dict[str, float] | None = None,
+                 pure: float = 0.7) -> C.ContextResults:
+    """Results with given accuracies (and colour reliance per method, and IRM's accuracy on the colour-only
+    reference's partition), for testing the verdict rules without training."""
+    reliance = {**{m: 0.0 for m in METHODS}, **(reliance or {})}
     s = dataclasses.replace(settings("quick"), seeds=tuple(range(len(agreement))))
     runs = []
     for i, agree in enumerate(agreement):
         n = 100
         truth = torch.arange(n) < 80
         assignment = torch.where(torch.arange(n) < round(agree * n), (~truth).float(), truth.float())
-        runs.append(SeedRun(i, {m: acc[m][i] for m in METHODS}, {m: 0.7 for m in METHODS}, None, assignment,
-                            torch.zeros(n), torch.zeros(n), truth, torch.arange(n) % 4 == 0))
-    weak = tuple({"train accuracy": 0.8, "test accuracy": 0.3} for _ in agreement)
-    return C.ContextResults(s, 100, tuple(runs), weak)
+        curves = pd.DataFrame([{"step": step, "method": m, "test accuracy": early if step < s.anneal_step else
+                                acc[m][i]} for m in METHODS for step in (0, s.anneal_step - 10, s.steps - 1)])
+        # The sweep: the lowest weight fails, the others work; the highest has the lowest penalty.
+        sweep = pd.DataFrame({"penalty weight": list(s.weights),
+                              "train accuracy": [0.85] + [0.7] * (len(s.weights) - 1),
+                              "penalty": [10.0 ** -k for k in range(len(s.weights))],
+                              "worst-environment risk": [0.4] + [0.6] * (len(s.weights) - 1),
+                              "test accuracy": [0.2] + [0.65] * (len(s.weights) - 2) + [penalty_pick]})
+        runs.append(SeedRun(i, {m: acc[m][i] for m in METHODS}, {m: 0.7 for m in METHODS}, curves, assignment,
+                            torch.zeros(n), torch.zeros(n), truth, (torch.arange(n) % 4 == 0) & ~truth,
+                            (~truth).float(),
+                            {m: (0.5 + reliance[m] / 2 + 0.01 * i, 0.5 - reliance[m] / 2) for m in METHODS},
+                            pure + 0.01 * i, sweep))
+    return C.ContextResults(s, 100, tuple(runs))
 
 
 def test_verdicts_follow_the_numbers():
     good = fake_results({"ERM": [0.15, 0.18, 0.2], "IRM (true environments)": [0.66, 0.68, 0.7],
-                         "IRM (inferred environments)": [0.65, 0.66, 0.7], "grayscale oracle": [0.73] * 3},
-                        [0.95, 0.96, 0.97])
+                         "IRM (inferred environments)": [0.65, 0.66, 0.7],
+                         "balanced ERM (inferred environments)": [0.3, 0.32, 0.35], "grayscale oracle": [0.73] * 3},
+                        [0.95, 0.96, 0.97], early=0.1, reliance={"ERM": 0.8, "IRM (true environments)": 0.1},
+                        pure=0.72)
     rows = C.claims(good)
     assert all(r.verdict in VERDICTS for r in rows)
-    assert [r.verdict for r in rows[:3]] == [HOLDS, HOLDS, HOLDS]
-    assert rows[4].verdict == HOLDS
+    assert [r.verdict for r in rows] == [HOLDS] * 5
+    assert [r.source.kind for r in rows] == ["paper", "course", "paper", "course", "talk"]
     bad = fake_results({"ERM": [0.5, 0.6, 0.55], "IRM (true environments)": [0.3, 0.2, 0.25],
-                        "IRM (inferred environments)": [0.3, 0.2, 0.25], "grayscale oracle": [0.73] * 3},
-                       [0.6, 0.62, 0.61])
-    assert [r.verdict for r in C.claims(bad)[:3]] == ["does not hold"] * 3
+                        "IRM (inferred environments)": [0.3, 0.2, 0.25],
+                        "balanced ERM (inferred environments)": [0.4, 0.3, 0.35], "grayscale oracle": [0.73] * 3},
+                       [0.6, 0.62, 0.61], early=0.6, reliance={"ERM": 0.2, "IRM (true environments)": 0.6},
+                       pure=0.1)
+    verdicts = [r.verdict for r in C.claims(bad)]
+    assert verdicts == [FAILS] * 5
     for row in C.claims(good):
-        assert "toy proxy" in row.measured
+        assert "toy proxy" in row.measured and "quick size" in row.measured
+
+
+def test_selection_rules_pick_from_the_sweep():
+    res = fake_results({m: [0.5] * 3 for m in METHODS}, [0.9] * 3, penalty_pick=0.5)
+    weights = res.settings.weights
+    assert set(res.selection("highest training accuracy")["penalty weight"]) == {weights[0]}
+    assert set(res.selection("lowest worst-environment training risk")["penalty weight"]) == {weights[0]}
+    assert set(res.selection("lowest training penalty")["penalty weight"]) == {weights[-1]}
+    assert set(res.selection("highest test accuracy (oracle)")["test accuracy"]) == {0.65}
+    with pytest.raises(ValueError, match="rule"):
+        res.selection("lowest test accuracy")
 
 
 def test_measure_is_the_experiment_of_the_settings(monkeypatch):
     seen = []
 
-    def fake_run(seed, s):
-        seen.append(seed)
-        return "run"
+    def fake_run(seeds, s):
+        seen.extend(seeds)
+        return ("run",) * len(seeds)
 
-    monkeypatch.setattr(C, "run_seed", fake_run)
-    monkeypatch.setattr(C, "irm_with_schedule", lambda seed, s, w, t: {"train accuracy": w, "test accuracy": t})
+    monkeypatch.setattr(C, "run_seeds", fake_run)
     res = C.measure("quick")
-    assert seen == list(settings("quick").seeds)
-    assert res.weak[0]["train accuracy"] == settings("quick").penalty_weight / C.WEAK_FACTOR
+    assert seen == list(settings("quick").seeds) and len(res.runs) == len(seen)

@@ -22,7 +22,11 @@ RUNS = pd.DataFrame({"seed": [0, 0], "size": [10, 10], "model": ["CNN", "G-CNN (
                      "upright test": [0.9, 0.8], "rotated test": [0.3, 0.8]})
 RUNS_FULL = RUNS.assign(parameters=50, steps=9, **{"best step": 9, "agreement": 0.5})
 FEATURES = pd.DataFrame({"seed": [0], "model": ["CNN"], "layer": [1], "fixed": [1.0], "fitted": [0.5]})
-RESULTS = claims.EquivarianceResults(lab.settings("quick"), None, 0.0, None, RUNS, FEATURES, None, {}, None, None)
+RESULTS = claims.EquivarianceResults(lab.settings("quick"), None, 0.0, None, RUNS, FEATURES, None, None, {}, None,
+                                     None)
+TWO_CNNS = claims.EquivarianceResults(None, None, 0.0, None, None, pd.concat(
+    [FEATURES, FEATURES.assign(model="CNN + rotation augmentation", fitted=0.4)]), None, None, {}, None, None)
+STACK = [rotated_digits.make_model("CNN", 2) for _ in range(2)]
 
 
 def lifting(cls, *args):
@@ -126,6 +130,15 @@ CASES = [
     Case(claims.last_layer, {"results": RESULTS, "model": "CNN", "column": "fitted"}, ("results", "model", "column"),
          kinds=("type",)),
     Case(claims.claims, {"results": RESULTS}, ("results",), kinds=("type",)),
+    Case(claims.layer_reductions, {"results": TWO_CNNS}, ("results",), kinds=("type",)),
+    Case(lab.matched_steps, {"config": lab.settings("quick")}, ("config",), kinds=("type",)),
+    Case(rotated_digits.stacked_logits, {"models": STACK, "x": torch.rand(2, 3, 1, 9, 9)}, ("models", "x")),
+    Case(rotated_digits.train_seeds, {"models": STACK, "images": IMAGES, "labels": LABELS,
+                                      "train_sets": [torch.arange(2), torch.arange(2, 4)],
+                                      "val_sets": [torch.arange(4)] * 2, "seeds": [0, 1], "steps": 1},
+         ("models", "images", "labels", "seeds", "steps"), kinds=("nan", "inf", "empty", "type")),
+    Case(disentangle.learned_leakage, {"n_states": 12, "seeds": [0, 1], "steps": 1},
+         ("n_states", "seeds", "steps"), kinds=("nan", "inf", "empty", "type")),
     Case(claims.seed_interval, {"values": [0.5, 0.6, 0.7]}, ("values",)),
     Case(claims.difference_text, {"estimate": Interval(0.1, 0.0, 0.2), "a": "a", "b": "b", "what": "accuracy"},
          ("estimate", "a", "b", "what"), kinds=("type",)),

@@ -22,6 +22,8 @@ def test_rows_are_the_papers_claims_and_name_the_proxy(results):
     assert all("talk" not in row.claim for row in rows)  # these are the papers' questions, not the talk's
     assert "toy proxy" in ddt.measured and ddt_wording(ddt.verdict) in ddt.measured
     assert not any("prefix" in row.claim for row in rows)  # prefix decodability is by construction: in the text
+    assert [row.source.kind for row in rows] == ["paper"] * 3
+    assert [row.source.reference for row in rows] == ["Zipf 1949", "Chan et al. 2024", "Pan et al. 2025 (DDT)"]
 
 
 def test_verdicts_follow_the_intervals(results):

@@ -8,7 +8,7 @@ import pytest
 import torch
 from bad_input import Case, assert_clear_error, check_case, params
 
-from causal_lessons.vision_language import claims, contrastive, encoders, lab, prompts, scenes, scores, vqa
+from causal_lessons.vision_language import claims, contrastive, encoders, lab, prompts, scenes, scores, stacked, vqa
 
 W = scenes.World()
 RNG = np.random.default_rng(0)
@@ -16,7 +16,6 @@ MODEL = contrastive.toy_clip(W, "order_aware")
 PAIRS = scenes.swap_pairs(W, 1, np.random.default_rng(0))
 SCENES = [scenes.Scene(("red", "circle"), "left of", ("blue", "square"))]
 TABLE = np.array([[[0.9, 0.2], [0.1, 0.8]], [[0.5, 0.6], [0.1, 0.8]]])
-CURVES = [[0.1, 0.2, 0.3], [0.3, 0.2, 0.4]]
 VQA = vqa.vqa_data(W, 4, 0.8, np.random.default_rng(0))
 Q_MODEL = vqa.QuestionOnly(17, 4)
 VL = "causal_lessons.vision_language"
@@ -64,25 +63,18 @@ CASES = [
     Case(contrastive.pair_similarities, {"model": MODEL, "pairs": PAIRS, "world": W}, ("model", "pairs", "world"),
          kinds=("type",)),
     Case(contrastive.fine_tune, {"model": MODEL, "world": W, "steps": 1, "eqsim_weight": 1.0, "margin": 0.0,
-                                 "lr": 1e-3, "pool_per_family": 1},
-         ("model", "world", "steps", "eqsim_weight", "margin", "lr", "pool_per_family"), kinds=NUMBERS),
-    Case(contrastive.edit_similarities, {"model": MODEL, "world": W, "objects": [(("red", "circle"),
-         ("blue", "square"))], "steps": 3}, ("model", "world", "objects", "steps"), kinds=("empty", "type")),
+                                 "lr": 1e-3, "pool_per_family": 1, "normalised": True},
+         ("model", "world", "steps", "eqsim_weight", "margin", "lr", "pool_per_family", "normalised"), kinds=NUMBERS),
     # scores
     Case(scores.winoground_scores, {"s": TABLE}, ("s",)),
     Case(scores.eqsim_terms, {"s": TABLE, "margin": 0.0}, ("s", "margin")),
     Case(scores.eqsim_loss, {"s": torch.tensor(TABLE), "margin": 0.0}, ("s", "margin")),
-    Case(scores.monotone_share, {"curves": CURVES, "increasing": True}, ("curves", "increasing")),
-    Case(scores.right_step_share, {"curves": CURVES, "increasing": True}, ("curves", "increasing")),
     # Complex similarities: a cast to float would drop the imaginary part (issue 20).
     Case(scores.winoground_scores, {"s": TABLE}, ("s",), kinds=COMPLEX),
     Case(scores.winoground_scores, {"s": TABLE.tolist()}, ("s",), kinds=COMPLEX),
     Case(scores.winoground_scores, {"s": torch.tensor(TABLE)}, ("s",), kinds=COMPLEX),
     Case(scores.eqsim_terms, {"s": TABLE, "margin": 0.0}, ("s", "margin"), kinds=COMPLEX),
     Case(scores.eqsim_loss, {"s": torch.tensor(TABLE), "margin": 0.0}, ("s",), kinds=COMPLEX),
-    Case(scores.monotone_share, {"curves": CURVES, "increasing": True}, ("curves",), kinds=COMPLEX),
-    Case(scores.right_step_share, {"curves": torch.tensor(CURVES), "increasing": True}, ("curves",),
-         kinds=COMPLEX),
     Case(contrastive.similarity, {"text": torch.randn(3, 4), "image": torch.randn(2, 4)}, ("text", "image"),
          kinds=COMPLEX),
     # prompts
@@ -114,10 +106,22 @@ CASES = [
     Case(vqa.question_only_accuracy, {"train_counts": np.array([[8, 2], [1, 9]]),
                                       "test_counts": [[2, 8], [9, 1]]}, ("train_counts", "test_counts"),
          kinds=COMPLEX),
+    # stacked (the models are trained in place: each case gets its own)
+    Case(stacked.pretrain_seeds, {"models": [contrastive.toy_clip(W, "order_aware")], "worlds": [W], "steps": 1,
+                                  "seeds": [0], "batch": 8, "variants": 2},
+         ("models", "worlds", "steps", "seeds", "batch", "variants"), kinds=NUMBERS),
+    Case(stacked.fine_tune_seeds, {"models": [contrastive.toy_clip(W, "order_aware")], "worlds": [W], "steps": 1,
+                                   "seeds": [0], "eqsim_weights": [1.0], "margins": [0.0], "normalised": True,
+                                   "pool_per_family": 1},
+         ("models", "worlds", "steps", "seeds", "eqsim_weights", "margins", "normalised", "pool_per_family"),
+         kinds=NUMBERS),
+    Case(stacked.train_vqa_seeds, {"models": [vqa.QuestionOnly(17, 4)], "data": [VQA], "steps": 1, "seeds": [0],
+                                   "batch": 2}, ("models", "data", "steps", "seeds", "batch"), kinds=NUMBERS),
     # claims and lab
     Case(claims.sizes, {"at": "quick"}, ("at",), kinds=("type",), message={"at": "size"}),
     Case(claims.measure, {"at": "quick"}, ("at",), kinds=("type",), message={"at": "size"}),
     Case(claims.difference, {"values": [0.9, 0.8, 0.85], "baseline": [0.5, 0.6, 0.5]}, ("values", "baseline")),
+    Case(claims.share, {"values": [0.5, 0.6, 0.7]}, ("values",)),
     Case(claims.prompt_summary, {"results": None}, ("results",), kinds=("type",)),
     Case(claims.claims, {"results": None}, ("results",), kinds=("type",)),
     Case(lab.settings, {"at": "quick"}, ("at",), kinds=("type",), message={"at": "size"}),

@@ -27,14 +27,34 @@ def test_the_bag_of_words_scores_exactly_zero_in_every_seed(results):
 
 def test_measurements_are_shares_over_every_seed(results):
     n = len(results.sizes.seeds)
-    assert n >= 3
+    assert n >= (10 if runtime.size() == "quick" else 1)
     for by_metric in results.scores.values():
         for values in by_metric.values():
             assert len(values) == n and all(0 <= v <= 1 for v in values)
-    for table in (results.monotone, results.right_steps):
-        assert set(table) == {"bag_of_words", "order_aware", "control", "eqsim"}
-        assert all(0 <= v <= 1 for values in table.values() for v in values)
     assert results.example["before"].shape == (2, 2) and results.example["images"].shape[0] == 2
+
+
+def test_each_seed_holds_out_its_own_families():
+    cfg = vl.sizes("quick")
+    held = {tuple(cfg.seed_world(s).test_families) for s in cfg.seeds}
+    assert len(held) > 1
+    for s in cfg.seeds:
+        world = cfg.seed_world(s)
+        assert not set(world.test_families) & set(world.train_families)
+
+
+def test_eqsim_is_chosen_on_validation_among_the_candidates(results):
+    cfg, v = results.sizes, results.validation
+    n_candidates = 1 + len(cfg.eqsim_weights) * len(cfg.eqsim_margins)
+    assert len(v) == n_candidates * len(cfg.seeds)
+    for _, rows in v.groupby("seed"):
+        eqsim = rows[rows.weight > 0]
+        chosen = rows[rows.chosen]
+        assert len(chosen) == 1 and float(chosen.weight.iloc[0]) > 0
+        # the chosen candidate has the best validation group score (ties broken by the group margin)
+        best = eqsim.sort_values(["group", "group margin"], ascending=False).iloc[0]
+        assert (float(best.weight), float(best.margin)) == (float(chosen.weight.iloc[0]),
+                                                            float(chosen.margin.iloc[0]))
 
 
 def test_text_encoders_are_matched_and_the_example_pair_is_a_swap(results):
@@ -65,61 +85,59 @@ def test_the_question_only_model_answers_the_prior(results):
     assert (q["shifted"] < 1 / results.sizes.world.n_colours).all()
 
 
-def test_claim_rows(results):
+def test_claim_rows_name_their_sources(results):
     rows = vl.claims(results)
-    assert len(rows) == 5
+    assert len(rows) == 6
     for row in rows:
         assert row.chapter == "vision_language" and row.verdict in C.VERDICTS
         assert "toy proxy" in row.measured and "95% CI" in row.measured
         assert "holds if" in row.rule
-        assert "talk" in row.claim
+    assert [r.source.reference for r in rows if r.source.kind == "talk"] == ["T24", "T21", "T22", "T1"]
+    assert {r.source.reference for r in rows if r.source.kind == "paper"} == {"Zhou et al. 2022, CoCoOp (CVPR)",
+                                                                             "Zhu et al. 2023"}
     assert "held-out swap pairs" in rows[0].measured and "EqSim" in rows[0].measured
-    assert "new-class accuracy" in rows[2].measured and "zero-shot" in rows[2].measured
-    assert "parameters" in rows[4].measured
+    assert "zero-shot" in rows[3].measured and "parameters" in rows[5].measured
 
 
-def test_verdicts_follow_the_intervals(results):
-    rows = vl.claims(results)
+def test_eqsim_is_judged_against_the_control(results):
+    row = vl.claims(results)[0]
     sc = results.scores
-    gain = vl.difference(sc["eqsim"]["group"], sc["order_aware"]["group"])
     control = vl.difference(sc["eqsim"]["group"], sc["control"]["group"])
-    parts = [C.above(gain, 0.0, "x").verdict, C.above(control, 0.0, "x").verdict]
-    assert rows[0].verdict == C.combine(parts)
+    assert row.verdict == C.above(control, 0.0, "x").verdict
+    assert "control" in row.measured and "not judged" in row.measured
 
 
-def test_prograd_is_not_judged_where_coop_did_not_forget(results):
+def test_the_prompt_rows_use_one_rule_in_both_settings(results):
     rows = vl.claims(results)
-    forget_parts, prograd_parts = [], []
+    expected = {1: [], 2: [], 3: [], 4: []}
     for clean in (False, True):
         s = vl.prompt_summary(results, clean=clean)
-        forgot = C.below(vl.difference(s["coop_new"], s["zero_shot_new"]), 0.0, "x").verdict
-        forget_parts += [forgot, C.below(vl.difference(s["coop_new"], s["coop_early_new"]), 0.0, "x").verdict]
-        parts = [C.above(vl.difference(s["prograd_new"], s["coop_new"]), 0.0, "x").verdict,
-                 C.above(vl.difference(s["prograd_harmonic"], s["coop_harmonic"]), 0.0, "x").verdict]
-        prograd_parts += parts if forgot == C.HOLDS else [C.INCONCLUSIVE] * 2
-    assert rows[2].verdict == C.combine(forget_parts) and rows[3].verdict == C.combine(prograd_parts)
-    assert rows[3].measured.count("premise not established") == prograd_parts.count(C.INCONCLUSIVE)
-    for row in rows[2:4]:
-        assert "class-agnostic domain shift" in row.measured and "clean pictures" in row.measured
+        expected[1].append(C.below(vl.difference(s["coop_new"], s["coop_early_new"]), 0.0, "x").verdict)
+        expected[2].append(C.below(vl.difference(s["coop_more_new"], s["coop_new"]), 0.0, "x").verdict)
+        expected[3].append(C.below(vl.difference(s["coop_new"], s["zero_shot_new"]), 0.0, "x").verdict)
+        expected[4] += [C.above(vl.difference(s["prograd_new"], s["coop_new"]), 0.0, "x").verdict,
+                        C.above(vl.difference(s["prograd_harmonic"], s["coop_harmonic"]), 0.0, "x").verdict]
+    for k, parts in expected.items():
+        assert rows[k].verdict == C.combine(parts)
+        assert "class-agnostic domain shift" in rows[k].measured and "clean pictures" in rows[k].measured
+        assert "premise" not in rows[k].measured
     with pytest.raises(TypeError, match="clean"):
         vl.prompt_summary(results, clean="yes")
 
 
-def test_the_edit_row_is_not_judged_on_frames_that_show_no_relation(results):
-    row = vl.claims(results)[1]
-    assert row.verdict == C.INCONCLUSIVE and "proxy not valid" in row.measured  # one frame per side at most
-
-
-def test_the_scale_row_tests_whether_scale_halved_the_loss(results):
-    row = vl.claims(results)[4]
-    vqa = results.vqa.sort_values("seed")
-    gap = {m: (vqa[vqa.model == m]["in distribution"] - vqa[vqa.model == m]["shifted"]).tolist()
-           for m in ("small", "large")}
-    parts = [C.above(vl.difference(gap["large"], [0.0] * len(gap["large"])), 0.0, "x").verdict,
-             C.above(vl.difference(gap["large"], [0.5 * g for g in gap["small"]]), 0.0, "x").verdict]
-    assert row.verdict == C.combine(parts)
+def test_the_scale_row_cannot_be_decided_here(results):
+    row = vl.claims(results)[5]
+    assert row.verdict == C.INCONCLUSIVE
+    assert "a model trained to convergence loses nothing" in row.measured
     assert "half the smaller" in row.measured and "question-only" in row.measured
-    assert row.claim.startswith(f"A {number(results.params['large'] / results.params['small'], 1)}x larger")
+    assert f"{number(results.params['large'] / results.params['small'], 1)}x larger" in row.claim
+
+
+def test_shares_stay_inside_zero_and_one():
+    iv = vl.share([0.0, 1.0, 1.0, 1.0, 0.9, 1.0, 1.0, 0.8, 1.0, 1.0])
+    assert 0.0 <= iv.low <= iv.value <= iv.high <= 1.0
+    with pytest.raises(ValueError, match="shares"):
+        vl.share([0.5, 1.5])
 
 
 def test_difference_pairs_seeds_and_handles_one_seed():

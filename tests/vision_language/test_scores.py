@@ -15,14 +15,7 @@ from causal_lessons.vision_language.contrastive import pair_similarities, tokeni
 from causal_lessons.vision_language.encoders import BagOfWords, text_encoder
 from causal_lessons.vision_language.prompts import harmonic_mean, prograd_gradient
 from causal_lessons.vision_language.scenes import World, swap_pairs
-from causal_lessons.vision_language.scores import (
-    chance_scores,
-    eqsim_loss,
-    eqsim_terms,
-    monotone_share,
-    right_step_share,
-    winoground_scores,
-)
+from causal_lessons.vision_language.scores import chance_scores, eqsim_loss, eqsim_terms, winoground_scores
 
 # s[n, c, i]: caption c against image i.
 TABLE = np.array([
@@ -164,14 +157,6 @@ def test_bag_of_words_scores_exactly_zero_on_swap_pairs_trained_or_not():
         assert sorted(tok.encode([c0])[0][0].tolist()) == sorted(tok.encode([c1])[0][0].tolist()) and c0 != c1
 
 
-def test_monotone_and_step_shares():
-    curves = [[0.1, 0.2, 0.2, 0.5], [0.4, 0.3, 0.5, 0.6], [0.9, 0.8, 0.7, 0.1]]
-    assert monotone_share(curves) == pytest.approx(1 / 3)
-    assert monotone_share(curves, increasing=False) == pytest.approx(1 / 3)
-    assert right_step_share(curves) == pytest.approx(5 / 9)  # 3 + 2 + 0 of 9 steps rise (0 counts)
-    assert right_step_share(np.random.default_rng(0).normal(size=(20_000, 2))) == pytest.approx(0.5, abs=0.01)
-
-
 def test_harmonic_mean():
     assert harmonic_mean(0.8, 0.4) == pytest.approx(2 * 0.8 * 0.4 / 1.2)
     assert harmonic_mean([1.0, 0.0], [1.0, 0.5]).tolist() == [1.0, 0.0]
@@ -203,7 +188,5 @@ def test_complex_similarities_are_refused_not_cast():
         for score in (winoground_scores, eqsim_loss, eqsim_terms):
             with pytest.raises(TypeError, match="s must hold real numbers"):
                 score(bad)
-    with pytest.raises(TypeError, match="curves must hold real numbers"):
-        monotone_share([[0.1, 0.2 + 1j, 0.3]])
     with pytest.raises(TypeError, match="base must hold real numbers"):
         harmonic_mean(0.5 + 0.1j, 0.5)

@@ -12,7 +12,6 @@ import torch
 import torch.nn.functional as F
 
 from causal_lessons.vision_language.contrastive import (
-    edit_similarities,
     fine_tune,
     info_nce,
     pair_similarities,
@@ -93,14 +92,6 @@ def test_fine_tune_control_and_eqsim_differ_only_by_the_eqsim_term():
     assert la == lb  # same seed: same batches, same result
     assert lc[0] > la[0]  # same first batch, plus a non-negative EqSim term
     assert not torch.equal(a.image.net[0].weight, c.image.net[0].weight)
-
-
-def test_edit_similarities_shape_and_seed():
-    w = World()
-    model, objects = toy_clip(w, "order_aware"), [(("red", "circle"), ("blue", "square"))] * 2
-    curves = edit_similarities(model, w, objects, seed=3)
-    assert curves.shape == (2, 2, 9) and torch.equal(curves, edit_similarities(model, w, objects, seed=3))
-    assert not torch.equal(curves[0], curves[1])  # each edit has its own noise field
 
 
 def test_prompt_learner_starts_at_the_hand_written_prompt():

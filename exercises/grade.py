@@ -193,8 +193,8 @@ class Sandbox:
 
     def _needed(self, python: str | Path, work: Path, env: dict[str, str] | None) -> list[Path]:
         """What the grading Python needs that a hidden folder or the private /tmp would hide: its environment, the
-        course checkout (an editable install), its import path. Bound back read-only, unless that would show a
-        hidden folder, all of /tmp or the work folder's parents again."""
+        course checkout (an editable install), its import path. Bound back read-only, unless that would show all of
+        /tmp or the work folder's parents again (a hidden folder inside one is emptied again after the binds)."""
         python = Path(python)
         pythonpath = (env if env is not None else os.environ).get("PYTHONPATH", "")
         candidates = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), EXERCISES.parent,
@@ -207,7 +207,7 @@ class Sandbox:
                 path = path.resolve()
                 if not path.exists() or not any(path.is_relative_to(c) and path != c for c in covered):
                     continue
-                if not any(c.is_relative_to(path) for c in (*covered, work)):
+                if not any(c.is_relative_to(path) for c in (Path("/tmp"), Path("/run"), work)):
                     needed.add(path)
         return sorted(needed, key=lambda p: len(p.parts))
 
@@ -218,10 +218,10 @@ class Sandbox:
         work = Path(work).resolve()
         args = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                 "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
-        for folder in self.hidden:
-            args += ["--tmpfs", str(folder)]
         for path in self._needed(python, work, env):
             args += ["--ro-bind-try", str(path), str(path)]
+        for folder in self.hidden:  # after those binds: a checkout bound back may hold a hidden folder
+            args += ["--tmpfs", str(folder)]
         args += ["--bind", str(work), str(work)]
         if (work / "autograder.zip").is_file():
             args += ["--ro-bind", str(work / "autograder.zip"), str(work / "autograder.zip")]

@@ -109,6 +109,16 @@ def _unstack(models: list[torch.nn.Module], params: dict[str, torch.Tensor]) -> 
                 t.copy_(params[n][k])
 
 
+
+def _step(opt: torch.optim.Optimizer, per_model: torch.Tensor, losses: list[list[float]]) -> None:
+    """One optimiser step on the sum of the models' losses (each model's gradient is its own loss's: the parameters
+    are disjoint), recording each model's loss."""
+    opt.zero_grad()
+    per_model.sum().backward()
+    opt.step()
+    for k, loss in enumerate(per_model.detach().tolist()):
+        losses[k].append(loss)
+
 def pretrain_seeds(models: list[ToyCLIP], worlds: list[World], steps: int, seeds: list[int], batch: int = 64,
                    lr: float = 3e-3, variants: int = 12) -> list[list[float]]:
     """Pre-train ``models[k]`` on ``worlds[k]`` with seed ``seeds[k]``, all at once, in place.
@@ -166,11 +176,7 @@ def pretrain_seeds(models: list[ToyCLIP], worlds: list[World], steps: int, seeds
         ids = ids[..., : int(lengths.max())]
         cos, scale = _cos_and_scale(params, bag, images, ids, lengths)
         per_seed = [info_nce(logits) for logits in scale[:, None, None] * cos]
-        opt.zero_grad()
-        torch.stack(per_seed).sum().backward()
-        opt.step()
-        for k, loss in enumerate(per_seed):
-            losses[k].append(float(loss.detach()))
+        _step(opt, torch.stack(per_seed), losses)
     _unstack(models, params)
     return losses
 
@@ -249,11 +255,7 @@ def fine_tune_seeds(models: list[ToyCLIP], worlds: list[World], steps: int, seed
                 blocks = scores.reshape(n_fam, 2, n_fam, 2)[families, :, families]
                 loss = loss + weights[k] * eqsim_loss(blocks, margin)
             total.append(loss)
-        opt.zero_grad()
-        torch.stack(total).sum().backward()
-        opt.step()
-        for k, loss in enumerate(total):
-            losses[k].append(float(loss.detach()))
+        _step(opt, torch.stack(total), losses)
     _unstack(models, params)
     return losses
 
@@ -315,10 +317,6 @@ def train_vqa_seeds(models: list[QuestionOnly], data: list[VQAData], steps: int,
         logits = _linear(params, "mlp.2", F.relu(_linear(params, "mlp.0", x)))
         per_model = F.cross_entropy(logits.flatten(0, 1), answers.flatten(), reduction="none").view(len(models), -1)
         per_model = per_model.mean(1)
-        opt.zero_grad()
-        per_model.sum().backward()
-        opt.step()
-        for k, loss in enumerate(per_model.tolist()):
-            losses[k].append(loss)
+        _step(opt, per_model, losses)
     _unstack(models, params)
     return losses

@@ -106,3 +106,12 @@ def test_the_licences_are_stated_in_the_repository_and_on_every_page():
     assert "CC BY-SA 4.0" in (ROOT / "LICENSE-TEXT.md").read_text()
     footer = yaml.safe_load((ROOT / "_config.yml").read_text())["html"]["extra_footer"]
     assert "CC BY-SA 4.0" in footer and "MIT" in footer
+
+
+def test_every_public_module_has_its_section_in_the_api_reference():
+    api = (ROOT / "book" / "appendix" / "api.md").read_text()
+    modules = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in sorted(PACKAGE.rglob("*.py"))]
+    public = [m.removesuffix(".__init__") for m in modules if not any(part.startswith("_") and part != "__init__"
+                                                                        for part in m.split("."))]
+    missing = [m for m in public if m != "causal_lessons" and f".. automodule:: {m}\n" not in api]
+    assert not missing, f"modules without a section in book/appendix/api.md: {missing}"

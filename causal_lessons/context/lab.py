@@ -6,7 +6,8 @@ shifted copies of every digit per environment, ten seeds -- for a GPU -- with Ar
 MLP and step size 1e-3 but their *tuned* schedule and l2 (501 steps, penalty weight 91,257 from step 190, l2
 0.0011). They tuned those by a random search that maximised min(train accuracies, test accuracy), so the full
 size's weight rests on the test environment; the quick size's weight (1e5 from step 100) was set by hand, by no
-training-only rule. Both sizes also sweep the penalty weight over 1e1 .. 1e6 (:attr:`Settings.sweep`).
+training-only rule. Both sizes also sweep the penalty weight over 1e1 .. 1e6 (the ``sweep`` field of
+:class:`causal_lessons.context.experiment.Settings`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ rows of the claim check, judged by :func:`claims` from intervals over seeds.
 
 Per seed (each seed holds out its own families of swap pairs): pre-train the toy CLIP with each text encoder (same
 image encoder, steps and batches; text encoders at matched parameter counts; all seeds at once, see
-:mod:`.stacked`) and score held-out swap pairs; fine-tune the order-aware model on training swap pairs with the
+:mod:`causal_lessons.vision_language.stacked`) and score held-out swap pairs; fine-tune the order-aware model on training swap pairs with the
 contrastive loss alone (the control) and with EqSim added (same batches, same steps), EqSim's weight and margin
 chosen on validation pairs of the training families; run zero-shot, CoOp and ProGrad on the same few shots, at
 two numbers of shots; train a question-only and two image+question VQA models.
@@ -201,7 +201,7 @@ def _group_margin(sims: torch.Tensor) -> float:
 
 def _fine_tunings(cfg: Sizes, seeds: list[int], states: list[dict[str, torch.Tensor]]) -> list[dict[str, Any]]:
     """Some seeds: the control and every EqSim candidate fine-tuned from the seed's pre-trained model on the same
-    batches (all at once, see :mod:`.stacked`), the candidate with the best validation group score (ties: the
+    batches (all at once, see :mod:`causal_lessons.vision_language.stacked`), the candidate with the best validation group score (ties: the
     larger mean group margin) kept; held-out scores; then the prompts on the pre-trained model."""
     candidates = [(0.0, 0.0)] + [(w, m) for w in cfg.eqsim_weights for m in cfg.eqsim_margins]
     device = runtime.get_device()

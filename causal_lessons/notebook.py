@@ -6,12 +6,17 @@ the book's column). :func:`glue` hands a computed value to the book's prose (MyS
 in a sentence is typed in, and writes a number as :mod:`causal_lessons.formatting` does; in Colab or plain
 Jupyter, where the book builder is absent, it does nothing.
 :func:`key_result` reports the one number that sums a notebook up, for ``bench/full_size.py``.
+:func:`exercise_questions` and :func:`prose_words` read the course's own sources for the instructors' teaching plan.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import re
 from numbers import Real
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -168,3 +173,100 @@ def key_result(what: str, value: float) -> float:
     _glue(KEY_RESULT, value)  # a number, read back by bench/full_size.py
     _glue(KEY_RESULT_WHAT, what.strip())
     return value
+
+
+#: How otter-grader's master notebooks open a question, and how this course titles one (a bold lead).
+_BEGIN_QUESTION = "# BEGIN QUESTION"
+_QUESTION_TITLE = re.compile(r"^\*\*Question \d+ \((?P<title>.+?)\)\.?\*\*")
+
+
+def _existing(path: str | os.PathLike, what: str) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{what} must be a path, got {type(path).__name__}")
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{what} must be an existing file, got {str(path)!r}")
+    return path
+
+
+def exercise_questions(master: str | os.PathLike) -> list[dict[str, Any]]:
+    """The graded questions of an otter-grader master notebook, in order: name, points and title.
+
+    Otter opens a question with a raw cell ``# BEGIN QUESTION`` whose YAML gives its ``name`` and ``points``; the
+    markdown cell after it states the question, in this course with a bold lead
+    ``**Question 3 (adjustment by hand).**`` whose parenthesis is the title (what the question checks).
+
+    Parameters
+    ----------
+    master
+        Path of a master notebook (``exercises/<slug>/<slug>.ipynb``).
+
+    Returns
+    -------
+    list of dict
+        One ``{"name": str, "points": float, "title": str}`` per question.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> cells = [{"cell_type": "raw", "metadata": {}, "source": "# BEGIN QUESTION\\nname: q1\\npoints: 2"},
+    ...          {"cell_type": "markdown", "metadata": {}, "source": "**Question 1 (a mean).** Compute it."}]
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".ipynb", delete=False) as f:
+    ...     json.dump({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, f)
+    >>> exercise_questions(f.name)
+    [{'name': 'q1', 'points': 2.0, 'title': 'a mean'}]
+    """
+    path = _existing(master, "master")
+    try:
+        cells = json.loads(path.read_text())["cells"]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f"master must be a notebook (.ipynb JSON with cells), got {str(path)!r}") from error
+    questions = []
+    for cell, following in zip(cells, cells[1:] + [None]):
+        source = "".join(cell.get("source", ""))
+        if cell.get("cell_type") != "raw" or not source.startswith(_BEGIN_QUESTION):
+            continue
+        config = dict(re.findall(r"^(name|points):\s*(\S+)\s*$", source, re.M))
+        if "name" not in config or "points" not in config:
+            raise ValueError(f"master {path.name}: every question needs a name and points, got {config}")
+        lead = _QUESTION_TITLE.match("".join(following.get("source", ""))) if following else None
+        if lead is None:
+            raise ValueError(f"master {path.name}: question {config['name']} needs a bold lead "
+                             "'**Question N (title).**' in the markdown cell after its BEGIN QUESTION cell")
+        questions.append({"name": str(config["name"]), "points": float(config["points"]),
+                          "title": lead["title"]})
+    if not questions:
+        raise ValueError(f"master {path.name} holds no question (no '{_BEGIN_QUESTION}' raw cell)")
+    return questions
+
+
+def prose_words(page: str | os.PathLike) -> int:
+    """Words of prose on a MyST page: what a reader reads, without front matter, code cells and other fenced blocks.
+
+    A word is a run of letters or digits; a glued value (``{glue:text}`name```) counts as one. Dividing by a
+    reading speed (about 200 words a minute for technical text) estimates the reading time.
+
+    Parameters
+    ----------
+    page
+        Path of a MyST Markdown page.
+
+    Returns
+    -------
+    int
+        The number of words.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> text = "---\\nkernelspec: {}\\n---\\n# Title\\n\\n```{code-cell}\\nx = 1\\n```\\nTwo {glue:text}`n` words."
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".md", delete=False) as f:
+    ...     _ = f.write(text)
+    >>> prose_words(f.name)
+    4
+    """
+    text = _existing(page, "page").read_text()
+    text = re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S)
+    text = re.sub(r"^(`{3,}|:{3,}).*?^\1\s*$", "", text, flags=re.S | re.M)
+    text = re.sub(r"\{glue:\w+\}`[^`]*`", "glued", text)
+    return len(re.findall(r"\w+", text))

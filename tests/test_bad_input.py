@@ -75,6 +75,10 @@ CASES = [
     Case(notebook.key_result, {"what": "accuracy", "value": 0.9}, ("what", "value"), kinds=("nan", "inf", "type")),
     # text() passes a phrase through, so a string is no bad input to it.
     Case(notebook.text, {"value": 0.9}, ("value",), kinds=("nan", "inf")),
+    Case(notebook.exercise_questions, {"master": Path(__file__).parent.parent / "exercises/warmup/warmup.ipynb"},
+         ("master",), kinds=("type", "empty")),
+    Case(notebook.prose_words, {"page": Path(__file__).parent.parent / "book/correlation/index.md"}, ("page",),
+         kinds=("type", "empty")),
     Case(formatting.number, {"value": 0.9}, ("value",), kinds=("nan", "inf", "type")),
     Case(formatting.constant, {"value": 0.05}, ("value",), kinds=("nan", "inf", "type")),
     Case(formatting.scientific, {"value": 0.001}, ("value",), kinds=("nan", "inf", "type")),

@@ -231,3 +231,28 @@ def test_the_lab_job_table_reads_each_labs_job(tmp_path, monkeypatch):
     assert rows == [("one", "an MLP", "quick", 100, 2_500_000, 250_000_000),
                     ("one", "an MLP", "full", 4_000, 2_500_000, 10_000_000_000)]
     assert missing == ["two"]
+
+
+@pytest.mark.parametrize("master", sorted(ROOT.glob("exercises/*/*.ipynb")), ids=lambda p: p.parent.name)
+def test_the_teaching_plan_reads_every_question_of_every_master(master):
+    from exercise_tools import master_questions
+
+    from causal_lessons.notebook import exercise_questions
+
+    plan = exercise_questions(master)
+    questions = master_questions(master)
+    assert [q["name"] for q in plan] == list(questions)
+    assert [q["points"] for q in plan] == [float(q["config"]["points"]) for q in questions.values()]
+    assert all(q["title"] and q["title"] in questions[q["name"]]["text"] for q in plan)
+
+
+def test_prose_words_count_prose_only(tmp_path):
+    from causal_lessons.notebook import prose_words
+
+    page = tmp_path / "page.md"
+    page.write_text("---\nkernelspec: {}\n---\n# A title\n\nSome prose here.\n")
+    base = prose_words(page)
+    page.write_text(page.read_text() + "\n```{code-cell} ipython3\nlots = of + code * words\n```\n")
+    assert prose_words(page) == base
+    page.write_text(page.read_text() + "\nFive more words of prose.\n")
+    assert prose_words(page) == base + 5

@@ -124,18 +124,19 @@ def test_every_chapter_has_an_exercise_page(book):
 
 
 def exec_times(report: Path) -> dict[str, tuple[float, bool]]:
-    """``{docname: (seconds, succeeded)}`` from the build report's execution table (myst-nb's nb-exec-table)."""
+    """``{docname: (seconds, succeeded)}`` from the build report's table (``{build-report}``, book/_ext)."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(report.read_text(), "html.parser")
-    tables = [t for t in soup.find_all("table") if "Run Time (s)" in t.get_text()]
+    tables = [t for t in soup.find_all("table") if "run time (s)" in t.get_text()]
     assert len(tables) == 1, f"{report.name} has {len(tables)} execution tables"
     header = [th.get_text(strip=True) for th in tables[0].find("thead").find_all("th")]
-    doc, runtime, status = header.index("Document"), header.index("Run Time (s)"), header.index("Status")
+    doc, runtime, status = header.index("source"), header.index("run time (s)"), header.index("status")
     rows = {}
     for tr in tables[0].find("tbody").find_all("tr"):
         cells = [td.get_text(strip=True) for td in tr.find_all("td")]
-        rows[cells[doc]] = (float("nan") if cells[runtime] == "-" else float(cells[runtime]), cells[status] == "✅")
+        seconds = float("nan") if cells[runtime] == "–" else float(cells[runtime].replace(",", ""))
+        rows[cells[doc]] = (seconds, cells[status].startswith("ran"))
     return rows
 
 
@@ -165,11 +166,11 @@ def test_every_notebook_runs_within_the_budget(book):
 
 def test_the_budget_check_fails_a_slow_notebook(tmp_path):
     report = tmp_path / "build-report.html"
-    report.write_text("""<table><thead><tr><th>Document</th><th>Modified</th><th>Method</th><th>Run Time (s)</th>
-        <th>Status</th></tr></thead><tbody>
-        <tr><td>book/a/lab</td><td>2026</td><td>auto</td><td>120.5</td><td>✅</td></tr>
-        <tr><td>book/b/lab</td><td>2026</td><td>auto</td><td>119.0</td><td>✅</td></tr>
-        <tr><td>book/c/lab</td><td>2026</td><td>auto</td><td>3.0</td><td>❌</td></tr></tbody></table>""")
+    report.write_text("""<table><thead><tr><th>page</th><th>source</th><th>run time (s)</th><th>status</th></tr>
+        </thead><tbody>
+        <tr><td>1.1 Lab</td><td>book/a/lab</td><td>120.5</td><td>ran, over the 60 s budget</td></tr>
+        <tr><td>2.1 Lab</td><td>book/b/lab</td><td>119.0</td><td>ran, over the 60 s budget</td></tr>
+        <tr><td>3.1 Lab</td><td>book/c/lab</td><td>3.0</td><td>failed: NameError</td></tr></tbody></table>""")
     times = exec_times(report)
     assert times["book/a/lab"] == (120.5, True)
     assert over_budget(times, ["book/a/lab", "book/b/lab", "book/c/lab", "book/d/lab"], budget=60) == [

@@ -233,6 +233,18 @@ def test_the_lab_job_table_reads_each_labs_job(tmp_path, monkeypatch):
     assert missing == ["two"]
 
 
+def test_the_build_report_lists_pages_in_the_books_order_with_a_status_in_words():
+    import course_pages
+
+    executed = {"book/b/lab": {"runtime": 75.25, "succeeded": True, "error": None},
+                "book/a/index": {"runtime": 3.04, "succeeded": True, "error": None},
+                "book/z/extra": {"runtime": 1.0, "succeeded": True, "error": None},
+                "book/c/lab": {"runtime": 2.0, "succeeded": False, "error": "NameError: x\nTraceback ..."}}
+    rows = course_pages.build_report_rows(executed, ["intro", "book/a/index", "book/b/lab", "book/c/lab"], 60)
+    assert rows == [("book/a/index", "3.0", "ran"), ("book/b/lab", "75.2", "ran, over the 60 s budget"),
+                    ("book/c/lab", "2.0", "failed: NameError: x"), ("book/z/extra", "1.0", "ran")]
+
+
 @pytest.mark.parametrize("master", sorted(ROOT.glob("exercises/*/*.ipynb")), ids=lambda p: p.parent.name)
 def test_the_teaching_plan_reads_every_question_of_every_master(master):
     from exercise_tools import master_questions

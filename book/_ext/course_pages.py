@@ -11,6 +11,9 @@
 - ``{chapter}`` **role**: ```{chapter}`confounders``` writes "chapter 2", linked, with the number the sidebar shows.
 - ``{lab-jobs}`` **directive**: each lab's training job (``causal_lessons.<slug>.lab.job(at)``) at the quick and the
   full size: steps and floating-point operations, for "How to use".
+- ``{build-report}`` **directive**: every executed notebook in the order of ``_toc.yml``, by its number and title,
+  with its source, its run time and a status in words (myst-nb's ``nb-exec-table`` sorts by file name and shows
+  emoji).
 - ``{repo-code}`` **directive**: a code block whose ``{url}``, ``{pip}``, ``{branch}``, ``{colab}``, ``{pages}`` are
   filled in from ``_config.yml``'s ``repository`` (see ``course_repo.py``).
 """
@@ -61,6 +64,10 @@ class chapter_ref(nodes.Inline, nodes.Element):
 class chapter_table(nodes.General, nodes.Element):
     """``{chapters}`` until the chapters' numbers are known; one child per chapter: an inline with its ``slug``
     holding the talk's claim."""
+
+
+class build_report(nodes.General, nodes.Element):
+    """``{build-report}`` until every page has been executed and numbered."""
 
 
 class job_table(nodes.General, nodes.Element):
@@ -161,6 +168,53 @@ class LabJobsDirective(SphinxDirective):
         return [job_table(rows=rows)]
 
 
+#: Set in myst-nb's per-document data on the page that holds ``{build-report}``, so that it is rewritten whenever
+#: a notebook is executed again (as myst-nb does for its own execution table).
+BUILD_REPORT_KEY = "has_build_report"
+
+
+class BuildReportDirective(SphinxDirective):
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        from myst_nb.sphinx_ import NbMetadataCollector
+
+        NbMetadataCollector.set_doc_data(self.env, self.env.docname, BUILD_REPORT_KEY, True)
+        return [build_report()]
+
+
+def _pages_with_build_report(app: Any, env: Any) -> list[str] | None:
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    if not NbMetadataCollector.new_exec_data(env):
+        return None
+    return [name for name, data in NbMetadataCollector.get_doc_data(env).items() if data.get(BUILD_REPORT_KEY)]
+
+
+def build_report_rows(executed: dict[str, dict], order: list[str], budget: float) -> list[tuple[str, str, str]]:
+    """``(docname, run time, status)`` for each executed notebook, in ``order`` (then any others by name).
+
+    ``executed`` maps a docname to myst-nb's execution record (``runtime`` in seconds, ``succeeded``, ``error``).
+    The status is ``"ran"``, ``"ran, over the N s budget"`` or ``"failed: <the error's first line>"``.
+    """
+    from causal_lessons.formatting import number
+
+    names = [n for n in order if n in executed] + sorted(set(executed) - set(order))
+    rows = []
+    for name in names:
+        data = executed[name]
+        seconds = data.get("runtime")
+        if not data.get("succeeded"):
+            error = (data.get("error") or "no error message").strip().splitlines()
+            status = f"failed: {error[0] if error else 'no error message'}"
+        elif seconds is not None and seconds > budget:
+            status = f"ran, over the {number(budget, 0)} s budget"
+        else:
+            status = "ran"
+        rows.append((name, "–" if seconds is None else number(seconds, 1), status))
+    return rows
+
+
 class RepoCodeDirective(SphinxDirective):
     """A literal block with ``{url}``, ``{pip}``, ``{branch}``, ``{slug}``, ``{name}``, ``{colab}`` and ``{pages}``
     filled in."""
@@ -208,6 +262,20 @@ def _resolve(app: Any, doctree: nodes.document, docname: str) -> None:
             rows.append([_link(app, docname, target, nodes.Text(_label(app, target, node))),
                          nodes.inline("", "", *claim.children)])
         node.replace_self(_table(["chapter", "the talk's claim it tests"], rows, ["chapter-list"]))
+    for node in list(doctree.findall(build_report)):
+        from myst_nb.sphinx_ import NbMetadataCollector
+
+        from causal_lessons.runtime import BUDGET_S
+
+        executed = {name: data["exec_data"] for name, data in NbMetadataCollector.get_doc_data(app.env).items()
+                    if data.get("exec_data")}
+        rows = []
+        for name, seconds, status in build_report_rows(executed, toc_docnames(ROOT / "_toc.yml"), BUDGET_S):
+            title = app.env.titles[name].astext() if name in app.env.titles else name
+            numbers = app.env.toc_secnumbers.get(name, {}).get("")
+            label = f"{'.'.join(map(str, numbers))}. {title}" if numbers else title
+            rows.append([_link(app, docname, name, nodes.Text(label)), nodes.literal(text=name), seconds, status])
+        node.replace_self(_table(["page", "source", "run time (s)", "status"], rows, ["build-report"]))
     for node in list(doctree.findall(job_table)):
         from causal_lessons.runtime import _si  # the units each lab prints its job in
 
@@ -254,10 +322,13 @@ def setup(app: Any) -> dict:
     app.add_node(chapter_ref)
     app.add_node(chapter_table)
     app.add_node(job_table)
+    app.add_node(build_report)
     app.add_role("chapter", ChapterRole())
     app.add_directive("chapters", ChaptersDirective)
     app.add_directive("lab-jobs", LabJobsDirective)
     app.add_directive("repo-code", RepoCodeDirective)
+    app.add_directive("build-report", BuildReportDirective)
+    app.connect("env-updated", _pages_with_build_report)
     app.connect("doctree-resolved", _resolve)
     app.connect("doctree-resolved", _colab_badge)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

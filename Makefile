@@ -21,10 +21,11 @@ env: $(STAMP)
 
 ## Build the book into _build/html, executing every notebook at the quick size; warnings are errors.
 ## Each chapter's measurements are computed once per build and cached in _build/.claims-cache for the appendix.
-## Torch on one CPU thread (runtime.KERNEL_ENV): little slower alone, far faster when the machine is busy.
+## Torch on one CPU thread (runtime.KERNEL_ENV): little slower alone, far faster when the machine is busy; no
+## progress bars (a bar saved in a page is a frozen widget).
 book: $(STAMP) system
 	rm -rf _build/.claims-cache
-	CAUSAL_LESSONS_QUICK=1 CAUSAL_LESSONS_CACHE=$(CURDIR)/_build/.claims-cache CAUSAL_LESSONS_THREADS=1 \
+	CAUSAL_LESSONS_QUICK=1 CAUSAL_LESSONS_CACHE=$(CURDIR)/_build/.claims-cache CAUSAL_LESSONS_THREADS=1 TQDM_DISABLE=1 \
 		$(BIN)/jupyter-book build . --all -W -n --keep-going
 
 ## Generate student notebooks and autograder zips into exercises/<slug>/dist/.

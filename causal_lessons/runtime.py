@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -55,7 +55,9 @@ TOLERANCE = 2
 #: two threads, 33.0 s on one; the tokenization lab 36.6 s and 46.3 s), while two threads that spin-wait beside any
 #: other busy process slow each other many times over (the context page beside a one-thread busy loop: over 250 s on
 #: two threads). An explicit ``CAUSAL_LESSONS_THREADS`` wins (``make variants`` builds with two).
-KERNEL_ENV = {THREADS_ENV: "1"}
+#: tqdm's own switch is set too: a progress bar saved in a built page is a frozen widget ("ERM: 88%") that loads
+#: its code from a CDN; :func:`progress` leaves the decision to it.
+KERNEL_ENV = {THREADS_ENV: "1", "TQDM_DISABLE": "1"}
 
 T = TypeVar("T")
 
@@ -211,6 +213,39 @@ def configure_threads() -> int:
     if threads is not None:
         torch.set_num_threads(threads)
     return torch.get_num_threads()
+
+
+def progress(iterable: Iterable[T], desc: str, show: bool = True) -> Iterable[T]:
+    """``iterable`` with a progress bar (tqdm's; a widget in Jupyter and Colab) when ``show`` is true.
+
+    The bar can still be switched off from outside: tqdm reads ``TQDM_DISABLE`` from the environment, but only for
+    arguments a call leaves out, so this passes ``disable`` only to hide a bar. A book build sets it
+    (:data:`KERNEL_ENV`): a bar saved in a page would be a frozen widget.
+
+    Parameters
+    ----------
+    iterable
+        What to iterate over (a ``range``, a list of seeds, batches).
+    desc
+        The bar's label, e.g. ``"training"``.
+    show
+        False hides the bar whatever the environment says.
+
+    Returns
+    -------
+    Iterable
+        The same items, in order.
+
+    Examples
+    --------
+    >>> list(progress(range(3), "steps", show=False))
+    [0, 1, 2]
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(desc, str):
+        raise TypeError(f"desc must be a string (the bar's label), got {type(desc).__name__}")
+    return tqdm(iterable, desc=desc, **({} if show else {"disable": True}))
 
 
 def get_device() -> torch.device:

@@ -62,6 +62,7 @@ CASES = [
     Case(runtime.seed_everything, {"seed": 0}, ("seed",), kinds=("type",)),
     Case(runtime.size, {"override": "quick"}, ("override",), kinds=("type",), message={"override": "size"}),
     Case(runtime.count_flops, {"step": lambda: None}, ("step",), kinds=("type",)),
+    Case(runtime.progress, {"iterable": range(3), "desc": "steps"}, ("desc",), kinds=("type",)),
     Case(notebook.glue, {"name": "x", "value": 1}, ("name",), kinds=("type",)),
     Case(datasets.load_coco_labels, {"split": "val2017"}, ("split",), kinds=("type", "unknown")),
     Case(datasets.load_voc_labels, {"split": "test"}, ("split",), kinds=("type", "unknown")),

@@ -156,6 +156,22 @@ def over_budget(times: dict[str, tuple[float, bool]], pages: list[str], budget: 
     return out
 
 
+#: A tqdm bar saved in a page: its widget model (a frozen "88%" loaded from a CDN) or its text form.
+PROGRESS_BAR = re.compile(r"FloatProgressModel|\b\d{1,3}%\|[^|<]{0,80}\| *\d+/\d+")
+
+
+def test_no_page_shows_a_frozen_progress_bar(book):
+    frozen = sorted(str(p.relative_to(book.html)) for p in book.html.rglob("*.html")
+                    if PROGRESS_BAR.search(p.read_text(errors="replace")))
+    assert not frozen, f"pages with a saved progress bar (runtime.progress, TQDM_DISABLE in the build): {frozen}"
+
+
+def test_the_progress_bar_check_sees_a_saved_bar():
+    assert PROGRESS_BAR.search('training:  88%|████████▊ | 88/100 [00:01<00:00, 60.2it/s]')
+    assert PROGRESS_BAR.search('{"model_name": "FloatProgressModel"}')
+    assert not PROGRESS_BAR.search("accuracy 88% | error 12%")
+
+
 def test_every_notebook_runs_within_the_budget(book):
     times = exec_times(book.html / "book" / "appendix" / "build-report.html")
     executed = book_pages.toc_order.executed_docnames(ROOT)

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from scipy import stats
 from torch import nn
-from tqdm.auto import tqdm
 
+from .. import runtime
 from .._checks import check_positive_int
 from .scm import SCM, Mechanism, tanh
 
@@ -195,7 +195,7 @@ def fit_outcome_model(
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.BCEWithLogitsLoss()
     batch = min(batch_size, len(x))
-    for _ in tqdm(range(steps), desc="outcome model", disable=not progress):
+    for _ in runtime.progress(range(steps), "outcome model", progress):
         idx = torch.randint(len(x), (batch,), generator=gen, device=x.device)
         loss = loss_fn(model(inputs[idx]), targets[idx])
         opt.zero_grad()

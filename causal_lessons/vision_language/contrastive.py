@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from .. import runtime
 from .._checks import check_positive_int
@@ -170,7 +169,7 @@ def pretrain(model: ToyCLIP, world: World, steps: int, batch: int = 64, lr: floa
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     model.train()
-    for _ in tqdm(range(steps), disable=not progress, desc="pre-training"):
+    for _ in runtime.progress(range(steps), "pre-training", progress):
         items = torch.from_numpy(rng.permutation(n_items)[:batch]).to(device)
         variant = torch.from_numpy(rng.integers(0, variants, batch)).to(device)
         wording = torch.from_numpy(rng.integers(0, 2, batch)).to(device)
@@ -254,7 +253,7 @@ def fine_tune(model: ToyCLIP, world: World, steps: int, eqsim_weight: float = 0.
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     model.train()
-    for _ in tqdm(range(steps), disable=not progress, desc="fine-tuning"):
+    for _ in runtime.progress(range(steps), "fine-tuning", progress):
         pick = torch.from_numpy(rng.integers(0, pool_per_family, n_fam)).to(device)
         step_ids = ids[families, pick].reshape(2 * n_fam, -1)
         step_len = lengths[families, pick].reshape(-1)

@@ -23,7 +23,6 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from .. import runtime
 from .._checks import check_positive_int, check_probability
@@ -199,7 +198,7 @@ def train_vqa(model: QuestionOnly, data: VQAData, steps: int, batch: int = 64, l
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     model.train()
-    for _ in tqdm(range(steps), disable=not progress, desc="VQA"):
+    for _ in runtime.progress(range(steps), "VQA", progress):
         idx = torch.from_numpy(rng.integers(0, len(data), batch)).to(device)
         logits = model(data.ids[idx], data.lengths[idx], data.images[idx])
         loss = F.cross_entropy(logits, data.answers[idx])

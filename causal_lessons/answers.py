@@ -270,8 +270,9 @@ def _ask(spec: str, payload: bytes) -> dict:
 
 def check(answer: Any, kind: str, reference: str, *, atol: float = 0.0, rtol: float = 0.0,
           **options: Any) -> bool:
-    """Whether ``answer`` is right: normalised by ``NORMALISERS[kind]`` and compared (:func:`_same`) with the value
-    that the code ``reference`` assigns to the name ``reference``, both in a separate, clean interpreter.
+    """Whether ``answer`` is right: normalised by ``NORMALISERS[kind]`` and compared (equal within ``atol`` and
+    ``rtol``) with the value that the code ``reference`` assigns to the name ``reference``, both in a separate,
+    clean interpreter.
 
     Parameters
     ----------

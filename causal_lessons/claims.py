@@ -30,6 +30,7 @@ import hashlib
 import html
 import math
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -393,6 +394,10 @@ def course(question: str) -> Source:
     return Source("course", question)
 
 
+#: What :attr:`Claim.evidence` may hold: an HTML id as MyST writes a figure's or section's label, or nothing.
+EVIDENCE_LABEL = re.compile(r"(?:[a-z0-9][a-z0-9-]*)?")
+
+
 @dataclass(frozen=True)
 class Claim:
     """One row of the claim check.
@@ -411,6 +416,9 @@ class Claim:
         One of ``VERDICTS``.
     source
         Whose claim it is (:class:`Source`).
+    evidence
+        Where the chapter's page shows the evidence: the label of its figure or section (an HTML id such as
+        ``fig-context-curves``), or ``""`` for the page as a whole.
     """
 
     chapter: str
@@ -419,16 +427,20 @@ class Claim:
     rule: str
     verdict: str
     source: Source
+    evidence: str = ""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
         if not isinstance(self.source, Source):
             raise TypeError("source must be a Source (from claims.talk, claims.paper or claims.course)")
+        if not isinstance(self.evidence, str) or not EVIDENCE_LABEL.fullmatch(self.evidence):
+            raise ValueError(f"evidence must be a figure's or section's label (letters, digits and hyphens) or '', "
+                             f"got {self.evidence!r}")
 
 
 def make_claim(chapter: str, claim: str, findings: Sequence[Finding], setting: str = "", *,
-               source: Source) -> Claim:
+               source: Source, evidence: str = "") -> Claim:
     """A claim row from its findings: the verdict by :func:`combine`, the rules and measurements joined.
 
     Parameters
@@ -441,6 +453,8 @@ def make_claim(chapter: str, claim: str, findings: Sequence[Finding], setting: s
         What the measurement was made on ("COCO train2014, 82,081 images"), put before the numbers.
     source
         Whose claim it is: :func:`talk`, :func:`paper` or :func:`course`.
+    evidence
+        The label of the figure or section of the chapter's page that shows the evidence (see :class:`Claim`).
 
     Examples
     --------
@@ -454,7 +468,7 @@ def make_claim(chapter: str, claim: str, findings: Sequence[Finding], setting: s
         raise ValueError("findings must be a non-empty list of Finding (from above, below or within)")
     measured = "; ".join(f.measured for f in findings)
     return Claim(chapter, claim, f"{setting}: {measured}" if setting else measured,
-                 "; ".join(f.rule for f in findings), combine([f.verdict for f in findings]), source)
+                 "; ".join(f.rule for f in findings), combine([f.verdict for f in findings]), source, evidence)
 
 
 def claims_table(claims: Sequence[Claim]) -> pd.DataFrame:
@@ -558,24 +572,44 @@ def tally_html(claims: Sequence[Claim]) -> str:
     return f'<p class="verdict-tally">{len(_claim_list(claims))} claims: {", ".join(parts)}</p>'
 
 
-def cards(claims: Sequence[Claim], show_source: bool = True) -> str:
+def cards(claims: Sequence[Claim], show_source: bool = True, page: str | None = None) -> str:
     """The claims as cards that read at any width: the claim, its verdict badge, its source, what was measured
-    (the estimates with their intervals) and, folded, the rule that gave the verdict.
+    (the estimates with their intervals), a link to the evidence and, folded, the rule that gave the verdict.
+
+    Parameters
+    ----------
+    claims
+        The rows.
+    show_source
+        Whether each card names its source.
+    page
+        Where the cards are shown: ``None`` on the chapter's own page (the link goes to the row's
+        :attr:`Claim.evidence` there, and a row without one gets no link), else the address of a row's chapter page
+        from there, with ``{chapter}`` for its slug, e.g. ``"../{chapter}/index.html"``.
 
     Examples
     --------
-    >>> out = cards([Claim("x", "r > 0 <b>", "r = 0.8", "r above 0", HOLDS, talk("T3"))])
-    >>> out.count('class="verdict-card '), "&lt;b&gt;" in out, "T3" in out
-    (1, True, True)
+    >>> row = Claim("x", "r > 0 <b>", "r = 0.8", "r above 0", HOLDS, talk("T3"), evidence="fig-scatter")
+    >>> out = cards([row])
+    >>> out.count('class="verdict-card '), "&lt;b&gt;" in out, "T3" in out, 'href="#fig-scatter"' in out
+    (1, True, True, True)
+    >>> 'href="../x/index.html#fig-scatter"' in cards([row], page="../{chapter}/index.html")
+    True
     """
+    if page is not None and (not isinstance(page, str) or "{chapter}" not in page):
+        raise ValueError(f"page must be None or an address with {{chapter}} in it, got {page!r}")
     out = ['<div class="verdict-cards">']
     for c in _claim_list(claims):
         source = f'<p class="verdict-source">{html.escape(c.source.text())}</p>' if show_source else ""
+        anchor = f"#{c.evidence}" if c.evidence else ""
+        href = anchor if page is None else page.replace("{chapter}", c.chapter) + anchor
+        words = "The evidence on the chapter's page" if page is not None else "The evidence above"
+        link = f'<p class="verdict-evidence"><a href="{html.escape(href)}">{words}</a></p>' if href else ""
         out.append(
             f'<div class="verdict-card verdict-card-{BADGES[c.verdict][1]}">'
             f'<p class="verdict-head">{badge(c.verdict)}</p>'
             f'<p class="verdict-claim">{html.escape(c.claim)}</p>{source}'
-            f'<p class="verdict-measured"><strong>Measured:</strong> {html.escape(c.measured)}</p>'
+            f'<p class="verdict-measured"><strong>Measured:</strong> {html.escape(c.measured)}</p>{link}'
             f'<details class="verdict-rule"><summary>The rule</summary><p>{html.escape(c.rule)}</p></details>'
             "</div>")
     out.append("</div>")

@@ -212,6 +212,17 @@ def test_every_claim_row_is_on_its_chapter_page(book, slug, monkeypatch):
     assert not missing, f"book/{slug}/index does not show these measurements of its claim rows: {missing}"
 
 
+@pytest.mark.parametrize("slug", chapter_slugs())
+def test_every_claim_rows_evidence_link_lands_on_its_chapter_page(book, slug, monkeypatch):
+    from bs4 import BeautifulSoup
+
+    monkeypatch.setenv("CAUSAL_LESSONS_CACHE", str(book.cache))
+    rows = importlib.import_module(f"causal_lessons.{slug}.claims").claims()
+    soup = BeautifulSoup((book.html / "book" / slug / "index.html").read_text(), "html.parser")
+    missing = [row.evidence for row in rows if row.evidence and soup.find(id=row.evidence) is None]
+    assert not missing, f"book/{slug}/index has no element with these ids (Claim.evidence): {missing}"
+
+
 @pytest.fixture(scope="session")
 def browser():
     from selenium import webdriver

@@ -131,3 +131,21 @@ def test_cache_computes_once_per_key_and_is_off_by_default(tmp_path, monkeypatch
     assert work(1) == 2 and work(1) == 2 and work(2) == 3 and calls == [1, 2]
     monkeypatch.setenv("CAUSAL_LESSONS_QUICK", "smoke")  # another size is another key
     assert work(1) == 2 and calls == [1, 2, 1]
+
+
+@pytest.mark.parametrize("evidence", ["Fig 1", "#fig-x", "fig_x", 3])
+def test_evidence_must_be_a_label(evidence):
+    with pytest.raises(ValueError, match="evidence"):
+        C.Claim("x", "c", "m", "r", C.HOLDS, C.course("q"), evidence=evidence)
+
+
+def test_cards_link_each_row_to_its_evidence():
+    row = C.make_claim("context", "c", [C.above(C.Interval(0.8, 0.7, 0.9), 0.5, "a")],
+                            source=C.course("q"), evidence="fig-context-curves")
+    bare = C.make_claim("context", "c", [C.above(C.Interval(0.8, 0.7, 0.9), 0.5, "a")],
+                             source=C.course("q"))
+    assert 'href="#fig-context-curves"' in C.cards([row])
+    assert "href" not in C.cards([bare])
+    assert 'href="../context/index.html"' in C.cards([bare], page="../{chapter}/index.html")
+    with pytest.raises(ValueError, match="page"):
+        C.cards([row], page="../index.html")

@@ -307,7 +307,7 @@ def claims(results: CorrelationResults | None = None) -> list[Claim]:
                        within(Interval.exact(r.r, "computed from the table"), 0.791, 0.0005, "r", 4),
                        above(Interval(r.r, r.ci_low, r.ci_high, method="Fisher z"), 0.0, "r"),
                    ], f"{r.n} countries of the shipped table",
-                   source=paper("Messerli 2012, the correlation the talk opens with (T7)")),
+                   source=paper("Messerli 2012, the correlation the talk opens with (T7)"), evidence="fig-chocolate-scatter"),
         make_claim("correlation", "GDP, the common cause of the talk's triangle C <- G -> N, explains the "
                    "correlation (then the partial correlation given GDP would be small)", [
                        below(ci, PARTIAL_THRESHOLD, f"partial r given {GDP_COLUMNS[gdp]}", 2)
@@ -315,7 +315,7 @@ def claims(results: CorrelationResults | None = None) -> list[Claim]:
                    ], f"{r.n} countries, percentile bootstrap over countries; GDP per head is itself a crude "
                       "proxy of wealth and research funding; the documented (Gapminder) column decides, the "
                       "undocumented column is a robustness check (" + _other_reading(res) + ")",
-                   source=talk("T7")),
+                   source=talk("T7"), evidence="dowhy-on-the-real-data"),
         make_claim("correlation", "PC recovers the fork's skeleton C - G - N from the 23 countries (the part of "
                    "the talk's question 'can the triangle be proven from data?' that data can answer; a recovered "
                    "skeleton would still not orient the fork or exclude hidden causes)", [
@@ -327,7 +327,7 @@ def claims(results: CorrelationResults | None = None) -> list[Claim]:
                    ], f"causal-learn PC, Fisher z at alpha = {constant(ALPHA)}, {GDP_COLUMNS[documented]}; control: "
                       f"with {max(PC_SIZES):,} samples PC finds the fork in {big.text(2)} of data sets; a 'holds' here "
                       "would not prove the fork (the fork and both chains share its skeleton)",
-                   source=talk("T14")),
+                   source=talk("T14"), evidence="fig-pc-power"),
         make_claim("correlation", "A laptop-or-TV proxy of the office scene accounts for most of the "
                    "keyboard-mouse association (the talk's example in images, through a proxy)", [
                        above(res.coco_rd["share removed"], 0.5, "share of the risk difference removed by "
@@ -339,5 +339,6 @@ def claims(results: CorrelationResults | None = None) -> list[Claim]:
                       f"{res.coco_rd['share removed (keyboard images)'].text(2)}; the scene is "
                       f"not labelled, so a crude proxy stands in for it: a laptop or a TV in the image. What "
                       "adjustment leaves may be residual confounding through the scene the proxy misses, not a "
-                      "direct dependence: these labels cannot tell which", source=talk("T8")),
+                      "direct dependence: these labels cannot tell which", source=talk("T8"),
+                   evidence="fig-scene-proxy"),
     ]

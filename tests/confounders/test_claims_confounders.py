@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from causal_lessons.claims import FAILS, HOLDS, PARTLY, Interval
+from causal_lessons.claims import FAILS, HOLDS, INCONCLUSIVE, Interval
 from causal_lessons.confounders.claims import ConfounderResults, claims, measure, measure_settings, reproduces
 
 
@@ -71,7 +71,7 @@ def test_skipped_strata_are_counted(res):
 
 def test_scene_world_numbers(res):
     scene = res.scene
-    assert scene.replicates >= 3
+    assert scene.replicates >= 10
     # Object strata remove about 30% of the association's error; the scene removes nearly all of it.
     assert scene.removed["object strata"].high < 0.4 and scene.removed["scene adjustment"].low > 0.95
     assert scene.mean_error["scene adjustment"].high < 0.005
@@ -120,22 +120,25 @@ def test_nwgm_error_is_measured_and_grows_with_training(res):
 
 def test_verdicts_follow_from_the_intervals(res):
     rows = claims(res)
-    assert [r.verdict for r in rows] == [HOLDS, HOLDS, HOLDS, HOLDS, FAILS, FAILS, PARTLY]
+    # the toilet's factor is judged by its bootstrap interval, as the two differences are; the interval reaches
+    # below 2.5 (asserted in test_bootstrap_intervals_over_images), so the row cannot hold
+    assert [r.verdict for r in rows] == [HOLDS, HOLDS, HOLDS, HOLDS, INCONCLUSIVE]
     # the published report gives only 0.56, "falls", "rises" and "three times"; 0.39, 0.11 and 0.29 are the
     # course's record of the talk's presentation, so they sit in a row sourced to the course
-    assert [r.source.kind for r in rows] == ["talk", "course", "talk", "talk", "talk", "paper", "paper"]
+    assert [r.source.kind for r in rows] == ["talk", "course", "talk", "talk", "talk"]
     assert [rows[i].source.reference for i in (0, 2, 3, 4)] == ["T9", "T9", "T10", "T11"]
     for i in (0, 2, 3, 4):
         assert not any(n in rows[i].claim for n in ("0.39", "0.11", "0.29"))
     assert "not in its published report" in rows[1].claim and "inferred" in rows[0].measured
     assert rows[1].rule.count("truncated to 2 decimals") == 3
     assert "0.3985 (exact), truncated 0.39" in rows[1].measured
-    assert "2.43 (exact, from counts)" in rows[4].measured and "3 +- 0.5" in rows[4].rule
+    assert "bootstrap" in rows[4].measured and "3 +- 0.5" in rows[4].rule and "(95% CI" in rows[4].measured
     assert "not tested here" in rows[2].measured and "not tested here" in rows[4].measured
-    assert "toy proxy" in rows[5].measured and "toy proxy" in rows[6].measured
-    # NWGM is judged on the module trained in NWGM form, the attention form on its own module
-    assert "module trained in NWGM form" in rows[6].measured and "10 training seeds" in rows[6].measured
-    # selection on a collider defeats adjustment by construction: an illustration on the page, not a row
+    # the strata that nearly imply a person: an assumption and a sensitivity check, not "effects of Y"
+    assert "an assumption" in rows[4].measured and "sensitivity check" in rows[4].measured
+    assert "are effects of Y" not in rows[4].measured
+    # illustrations, not rows: the hand-built scene world, selection on a collider, the NWGM by construction
+    assert not any("NWGM" in r.claim or "confounder strata" in r.claim for r in rows)
     assert not any("privacy" in r.claim and "corrects" in r.claim for r in rows)
     assert all(r.chapter == "confounders" for r in rows)
 

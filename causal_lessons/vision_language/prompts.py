@@ -36,6 +36,9 @@ from .scenes import OBJECT_PROMPT, Object, World, render_objects
 from .scores import _align_labels, _real_array
 
 METHODS = ("coop", "prograd")
+#: ProGrad's general gradient counts as zero (no projection) when its norm is below this share of the task
+#: gradient's norm: round-off of float32 (about 1e-7 relative), far below any real conflict.
+GENERAL_TOLERANCE = 1e-5
 
 
 def prograd_gradient(g_task: torch.Tensor, g_general: torch.Tensor, lam: float = 1.0) -> torch.Tensor:
@@ -224,6 +227,9 @@ def prompt_tuning(model: ToyCLIP, world: World, epochs: int, shots: int = 4, tes
     Each epoch is one full-batch SGD step (momentum 0.9) on the ``shots`` images of every base class. CoOp
     steps along the cross-entropy's gradient, ProGrad along :func:`prograd_gradient` of it and of the
     gradient of :math:`\\mathrm{KL}(p_{\\text{zero-shot}} \\,\\|\\, p_{\\text{prompt}})` on the same images.
+    A general gradient whose norm is below :data:`GENERAL_TOLERANCE` times the task gradient's (round-off, as at
+    the first step, where the prompt is the hand-written one) counts as zero, so the first steps of CoOp and
+    ProGrad are the same.
 
     Returns
     -------
@@ -288,7 +294,12 @@ def prompt_tuning(model: ToyCLIP, world: World, epochs: int, shots: int = 4, tes
             if name == "ProGrad":
                 kl = F.kl_div(F.log_softmax(logits, dim=-1), zero_shot, reduction="batchmean")
                 g_general, = torch.autograd.grad(kl, context)
-                g_task = prograd_gradient(g_task, g_general, lam)
+                # While the prompt is still the hand-written one (the first step) the divergence is at its
+                # minimum and g_general is round-off (softmax against exp(log_softmax)); prograd_gradient keeps
+                # only its direction, so round-off would still remove part of the task gradient. Below a
+                # tolerance relative to the task gradient it counts as zero.
+                if float(g_general.norm()) > GENERAL_TOLERANCE * float(g_task.norm()):
+                    g_task = prograd_gradient(g_task, g_general, lam)
             context.grad = g_task
             opt.step()
             # The new-class prompt shares the learned context: only the class names differ.

@@ -124,6 +124,10 @@ CASES = [
     Case(claims.share, {"values": [0.5, 0.6, 0.7]}, ("values",)),
     Case(claims.prompt_summary, {"results": None}, ("results",), kinds=("type",)),
     Case(claims.claims, {"results": None}, ("results",), kinds=("type",)),
+    Case(claims.eqsim_check, {"results": None}, ("results",), kinds=("type",)),
+    Case(claims.held_out_pairs, {"cfg": None, "seed": 0}, ("cfg",), kinds=("type",)),
+    Case(claims.validation_pairs, {"cfg": None, "seed": 0}, ("cfg",), kinds=("type",)),
+    Case(claims.distinct_caption_pairs, {"pairs": PAIRS}, ("pairs",), kinds=("type",)),
     Case(lab.settings, {"at": "quick"}, ("at",), kinds=("type",), message={"at": "size"}),
     Case(lab.job, {"at": "quick"}, ("at",), kinds=("type",), message={"at": "size"}),
 ]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from causal_lessons.vision_language.contrastive import pair_similarities, tokenizer, toy_clip
 from causal_lessons.vision_language.encoders import BagOfWords, text_encoder
-from causal_lessons.vision_language.prompts import harmonic_mean, prograd_gradient
+from causal_lessons.vision_language.prompts import harmonic_mean, prograd_gradient, prompt_tuning
 from causal_lessons.vision_language.scenes import World, swap_pairs
 from causal_lessons.vision_language.scores import chance_scores, eqsim_loss, eqsim_terms, winoground_scores
 
@@ -133,6 +133,20 @@ def test_prograd_depends_only_on_the_direction_of_the_general_gradient(scale, dt
     assert out.dtype == dtype and torch.isfinite(out).all()
     assert torch.allclose(out, torch.tensor([0.0, 2.0, 0.0], dtype=dtype), atol=1e-6)  # g + general, as above
     assert prograd_gradient(torch.tensor([1.0, 1.0]), torch.tensor([-1e-30, 0.0])).tolist() == [0.0, 1.0]
+
+
+def test_coop_and_prograd_take_the_same_first_step(monkeypatch):
+    """At the first step the prompt is the hand-written one: the general gradient is round-off and counts as zero
+    (no projection at all), so ProGrad's first step is CoOp's (issue 19, round 3, item 4)."""
+    from causal_lessons.vision_language import prompts
+
+    projected = []
+    monkeypatch.setattr(prompts, "prograd_gradient", lambda *args, **kw: projected.append(args) or args[0])
+    w = World()
+    table = prompt_tuning(toy_clip(w, "order_aware"), w, epochs=1, shots=2, test_per_class=4, eval_every=1)
+    assert projected == []
+    first = table[table.epoch == 1].set_index("method")[["base", "new"]]
+    assert first.loc["CoOp"].tolist() == first.loc["ProGrad"].tolist()
 
 
 def test_bag_of_words_ties_every_word_order_exactly():

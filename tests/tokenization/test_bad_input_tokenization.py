@@ -22,6 +22,7 @@ RUNS = pd.DataFrame({"order": ["raster", "dilated"] * 2, "seed": [0, 0, 1, 1], "
                      "batch": 2, "test perplexity": [5.0, 6.0, 5.5, 6.5]})
 
 CASES = [
+    Case(claims.entropy_reading, {"verdict": "holds"}, ("verdict",), kinds=("type",), message={"verdict": "verdict"}),
     Case(token_stats.rank_frequency, {"tokens": [3, 1, 3]}, ("tokens",)),
     Case(token_stats.zipf_fit, {"tokens": [0, 0, 1, 2], "ranks": (1, 3)}, ("tokens", "ranks")),
     Case(token_stats.zipf_slope, {"tokens": [0, 0, 1, 2], "ranks": (1, 3)}, ("tokens", "ranks")),

@@ -462,7 +462,7 @@ def claims(results: ConfounderResults | None = None) -> list[Claim]:
     return [
         make_claim("confounders", "On COCO, P(sink | hair drier) is about 0.56", [
             reproduces(sink.association, 0.56, f"P(sink | hair drier) = {sink.n_xy}/{sink.n_x}"),
-        ], f"{coco}; {inferred}", source=talk("T9")),
+        ], f"{coco}; {inferred}", source=talk("T9"), evidence="fig-confounders-association"),
         make_claim("confounders", "The values the course records from the talk's presentation (not in its "
                    "published report): P(sink | do(hair drier)) = 0.39 by VC R-CNN's object-strata adjustment, "
                    "P(person | toilet) = 0.11 and P(person | do(toilet)) = 0.29", [
@@ -470,17 +470,18 @@ def claims(results: ConfounderResults | None = None) -> list[Claim]:
             reproduces(person.association, 0.11, f"P(person | toilet) = {person.n_xy}/{person.n_x}"),
             reproduces(person.adjusted, 0.29, "P(person | do(toilet))"),
         ], f"{coco}; {recorded}",
-           source=course("do the values recorded from the talk's presentation (0.39, 0.11, 0.29) reproduce?")),
+           source=course("do the values recorded from the talk's presentation (0.39, 0.11, 0.29) reproduce?"),
+           evidence="fig-confounders-strata"),
         make_claim("confounders", "After the causal intervention the probability of a sink given a hair drier "
                    "falls (VC R-CNN's object-strata estimate is lower than P(sink | hair drier))", [
             below(sink.difference_ci, 0.0, "P(sink | do(hair drier)) - P(sink | hair drier)"),
         ], f"{boot}; whether the association overstates the causal effect is not tested here: {biased}",
-           source=talk("T9")),
+           source=talk("T9"), evidence="fig-confounders-strata"),
         make_claim("confounders", "P(person | toilet) rises after the causal intervention (the talk explains the "
                    "few photos of people on toilets by privacy)", [
             above(person.difference_ci, 0.0, "P(person | do(toilet)) - P(person | toilet)"),
         ], f"{boot}; whether privacy is the cause is not tested here (selection is illustrated on the page)",
-           source=talk("T10")),
+           source=talk("T10"), evidence="fig-confounders-strata"),
         make_claim("confounders", "Weighting over the surrounding objects, 'toilet -> person' becomes about three "
                    "times as likely", [
             within(person.ratio_ci, 3.0, 0.5, "P(person | do(toilet)) / P(person | toilet)", 2),
@@ -488,5 +489,5 @@ def claims(results: ConfounderResults | None = None) -> list[Claim]:
            f"counts: {number(person.ratio, 2)}; from the values the course records from the talk's "
            f"presentation, not its published report, 0.29 / 0.11 = {number(0.29 / 0.11, 2)}); whether the "
            f"association understates the causal effect is not tested here: {biased}; {proxies}",
-           source=talk("T11")),
+           source=talk("T11"), evidence="fig-confounders-strata"),
     ]

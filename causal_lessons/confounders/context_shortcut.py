@@ -28,8 +28,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
+from .. import runtime
 from .._checks import check_positive_int, check_probability
 from .coloured_images import colourise, confounded_colours
 
@@ -190,7 +190,7 @@ def train_classifier(data: ContextImages, weights: torch.Tensor | None = None, s
     gen = torch.Generator().manual_seed(seed)
     batches = torch.multinomial(probs, steps * batch_size, replacement=True, generator=gen)
     batches = batches.view(steps, batch_size).to(device)
-    for idx in tqdm(batches, desc="training", disable=not progress):
+    for idx in runtime.progress(batches, "training", progress):
         loss = F.cross_entropy(model(on_device.images[idx]), on_device.y[idx])
         opt.zero_grad()
         loss.backward()
@@ -255,7 +255,7 @@ def context_experiment(n_train: int, bias: float, seeds: list[int], steps: int =
     n_test = check_positive_int(n_test, "n_test")
     bias = check_probability(bias, "bias")
     rows = []
-    for seed in tqdm(seeds, desc="seeds", disable=not progress):
+    for seed in runtime.progress(seeds, "seeds", progress):
         train = make_context_images(n_train, bias, seed=seed).to(device)  # moved once for both methods
         confounded = make_context_images(n_test, bias, seed=10_000 + seed).to(device)
         intervened = make_context_images(n_test, 1.0 / N_CLASSES, seed=20_000 + seed).to(device)

@@ -357,7 +357,7 @@ def claims(results: TokenizationResults | None = None) -> list[Claim]:
                       f"{res.n_sequences} chunks of {LENGTH} words; maximum likelihood: jackknife over "
                       f"{MLE_BLOCKS} blocks; method error |least squares - maximum likelihood| = "
                       f"{number(abs(res.word_slopes[(1, 1000)].value - res.word_mle.value), 2)}",
-                   source=paper("Zipf 1949")),
+                   source=paper("Zipf 1949"), evidence="fig-tokenization-zipf"),
         make_claim("tokenization", "Visual tokens follow Zipf's law as words do, but with higher entropy "
                    "(Chan et al. 2024)", [*chan_zipf, *chan_entropy],
                    f"entropy half {entropy_reading(combine([f.verdict for f in chan_entropy]))} (judged against "
@@ -367,7 +367,7 @@ def claims(results: TokenizationResults | None = None) -> list[Claim]:
                    f"{res.n_sequences} other 32 x 32 {photos}, K = V codes; "
                    "Zipf slopes by least squares on log rank-frequency (an approximation: the slope depends on "
                    "the rank range), jackknife over crops; entropies: bootstrap over crops and chunks",
-                   source=paper("Chan et al. 2024")),
+                   source=paper("Chan et al. 2024"), evidence="fig-tokenization-patch-zipf"),
         make_claim("tokenization", "Shuffling spatial image tokens barely matters, unlike shuffling words "
                    "(DDT, Pan et al. 2025, from LLM training curves)", ddt,
                    f"{ddt_wording(verdict)} (held-out bigram models with smoothing chosen on validation "
@@ -375,5 +375,6 @@ def claims(results: TokenizationResults | None = None) -> list[Claim]:
                    f"({res.n_sequences} sequences spread over the text), against K = V raw or "
                    f"contrast-normalised k-means patch tokens of {photos}; {n_test} test sequences of {LENGTH} "
                    "tokens each; the intervals are test-sampling only: a bootstrap over the test sequences, with "
-                   "the split, the smoothing and the shuffle fixed)", source=paper("Pan et al. 2025 (DDT)")),
+                   "the split, the smoothing and the shuffle fixed)", source=paper("Pan et al. 2025 (DDT)"),
+                   evidence="fig-tokenization-order"),
     ]

@@ -606,19 +606,20 @@ def claims(results: VisionLanguageResults | None = None) -> list[Claim]:
                          "without it", eqsim_findings, f"{toy}; for context, not judged: group score after EqSim fine-tuning minus before = "
            f"{difference(sc['eqsim']['group'], sc['order_aware']['group']).text()}, after contrastive-only "
            f"fine-tuning minus before = {difference(sc['control']['group'], sc['order_aware']['group']).text()}",
-           source=talk("T24")),
+           source=talk("T24"), evidence="fig-vl-pair"),
         make_claim(SLUG, "Prompt tuning: the more you train, the worse (new-class accuracy falls with more epochs "
                          "of CoOp)", _not_decided(longer, not_their_world),
                    f"{prompt_setting}; for context, not judged: CoOp's held-out base-class accuracy, epoch "
-                   f"{pr['epochs']} minus epoch {pr['early_epoch']} = {' and '.join(base_change)}", source=talk("T21")),
+                   f"{pr['epochs']} minus epoch {pr['early_epoch']} = {' and '.join(base_change)}", source=talk("T21"),
+                   evidence="fig-vl-prompts"),
         make_claim(SLUG, "In some cases more data makes prompt tuning worse (CoOp's new-class accuracy falls with "
                          "more shots)", _not_decided(more_data, not_their_world), prompt_setting,
-                   source=talk("T22")),
+                   source=talk("T22"), evidence="fig-vl-prompts"),
         make_claim(SLUG, "CoOp's learned prompt does worse than the hand-written zero-shot prompt on classes not "
                          "seen in prompt training", _not_decided(below_zero_shot, not_their_world), prompt_setting,
-                   source=paper("Zhou et al. 2022, CoCoOp (CVPR)")),
+                   source=paper("Zhou et al. 2022, CoCoOp (CVPR)"), evidence="fig-vl-prompts"),
         make_claim(SLUG, "ProGrad does better than CoOp on new classes and on the base/new harmonic mean",
-                   prograd, prompt_setting, source=paper("Zhu et al. 2023")),
+                   prograd, prompt_setting, source=paper("Zhu et al. 2023"), evidence="fig-vl-prompts"),
         make_claim(SLUG, "As models grow they get smarter, but no underlying algorithm removes the bias (here: a "
                          f"{number(scale, 1)}x larger toy VQA model still loses accuracy on a split whose answer "
                          "prior is re-drawn)", vqa_findings,
@@ -626,5 +627,6 @@ def claims(results: VisionLanguageResults | None = None) -> list[Claim]:
                    f"{res.params['large']:,} parameters ({number(scale, 1)}x) at equal steps "
                    f"({number(cfg.vqa_steps)} each), {_seeds(n_seeds)}; in-distribution accuracy "
                    f"{number(in_dist['small'], 3)} (small) / {number(in_dist['large'], 3)} (large) against "
-                   f"{number(in_dist['question_only'], 3)} for question-only", source=talk("T1")),
+                   f"{number(in_dist['question_only'], 3)} for question-only", source=talk("T1"),
+                   evidence="fig-vl-vqa"),
     ]

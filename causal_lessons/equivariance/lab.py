@@ -136,22 +136,38 @@ def matched_steps(config: Settings) -> int:
     return max(1, round(config.steps * flops["CNN"] / flops["G-CNN (C4)"]))
 
 
+def aug_matched_steps(config: Settings) -> int:
+    """The steps at which the augmented CNN spends the compute (FLOPs) of the :math:`C_4` G-CNN's budget of
+    ``config.steps`` steps: the other direction of :func:`matched_steps`.
+
+    Examples
+    --------
+    >>> s = settings("quick")
+    >>> 3 * s.steps < aug_matched_steps(s) < 5 * s.steps
+    True
+    """
+    flops = step_flops(config)  # checks config
+    return max(1, round(config.steps * flops["G-CNN (C4)"] / flops["CNN"]))
+
+
 def job(at: str | None = None) -> runtime.Job:
     """How big the lab is: every model at every size and seed (and the :math:`C_4` G-CNN again at the CNN's
-    compute, :func:`matched_steps`), and the FLOPs of one training step of the most expensive model (counted on
+    compute, :func:`matched_steps`, and the augmented CNN at the G-CNN's, :func:`aug_matched_steps`), and the FLOPs of one training step of the most expensive model (counted on
     the meta device: no computation).
 
     Examples
     --------
     >>> j, s = job("quick"), settings("quick")
-    >>> j.steps == len(s.seeds) * (len(MODELS) * s.steps + matched_steps(s)), j.flops_per_step > 0
-    (True, True)
+    >>> j.steps == len(s.seeds) * (len(MODELS) * s.steps + matched_steps(s) + aug_matched_steps(s))
+    True
+    >>> j.flops_per_step > 0
+    True
     """
     s = settings(at)  # checks at
     flops = step_flops(s).values()
     runs = len(MODELS) * len(s.sizes) * len(s.seeds)
-    extra = len(s.sizes) * len(s.seeds) * matched_steps(s)
-    name = (f"{len(MODELS)} models (and the C4 G-CNN at the CNN's compute) x {_count(len(s.sizes), 'size')} x "
+    extra = len(s.sizes) * len(s.seeds) * (matched_steps(s) + aug_matched_steps(s))
+    name = (f"{len(MODELS)} models (and each of the C4 G-CNN and the augmented CNN at the other's compute) x {_count(len(s.sizes), 'size')} x "
             f"{_count(len(s.seeds), 'seed')}")
     return runtime.Job(name, runtime.size(at), runs * s.steps + extra, max(flops))
 

@@ -359,7 +359,7 @@ def train_seeds(models: list[nn.Module], images: torch.Tensor, labels: torch.Ten
         val_x = [rotate_randomly(v, seed=seed) for v, seed in zip(val_x, seeds, strict=True)]
     val_x, val_y = torch.stack(val_x), torch.stack([labels[v.to(device)] for v in val_sets])
     params = [p for m in models for p in m.parameters()]
-    opt = torch.optim.Adam(params, lr=lr)
+    opt = torch.optim.Adam(params, lr=lr, foreach=True)  # one fused update for all the seeds' tensors
     schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     gens = [torch.Generator().manual_seed(seed) for seed in seeds]
     n, batch = len(train_x[0]), min(batch_size, len(train_x[0]))
@@ -486,11 +486,12 @@ class Comparison:
 def compare(sizes: list[int], seeds: list[int], parameters: int, steps: int, side: int = 9, depth: int = 3,
             batch_size: int = 64, lr: float = 1e-2, eval_every: int = 25, n_val: int = 300, n_test: int = 500,
             device: torch.device | str = "cpu", workers: int = 1, progress: bool = True,
-            matched_steps: int | None = None) -> Comparison:
+            matched_steps: int | None = None, aug_matched_steps: int | None = None) -> Comparison:
     """Train every model of :data:`MODELS` at matched parameters (:func:`matched_widths`) with the same budget
     (``steps``) on ``size`` upright digits per seed; test on the upright and rotated test digits. With
     ``matched_steps``, also the :math:`C_4` G-CNN for that many steps (named :data:`MATCHED`): the budget at
-    which it spends the CNN's compute.
+    which it spends the CNN's compute. With ``aug_matched_steps``, also the augmented CNN for that many steps
+    (named :data:`AUG_MATCHED`): the budget at which it spends the :math:`C_4` G-CNN's compute.
 
     Each model is trained for all seeds at once (:func:`train_seeds`); the (size, model) jobs are independent:
     with ``workers > 1`` (CPU only) they run in that many processes (joblib gives each one thread), with the same
@@ -514,6 +515,8 @@ def compare(sizes: list[int], seeds: list[int], parameters: int, steps: int, sid
     jobs = [(size, name, config["steps"]) for size in sizes for name in MODELS]
     if matched_steps is not None:
         jobs += [(size, MATCHED, check_positive_int(matched_steps, "matched_steps")) for size in sizes]
+    if aug_matched_steps is not None:
+        jobs += [(size, AUG_MATCHED, check_positive_int(aug_matched_steps, "aug_matched_steps")) for size in sizes]
     # The most expensive jobs first, so that parallel workers finish together.
     jobs.sort(key=lambda job: -_COST[job[1]] * job[2])
     if workers > 1:
@@ -532,8 +535,11 @@ def compare(sizes: list[int], seeds: list[int], parameters: int, steps: int, sid
 
 #: The :math:`C_4` G-CNN trained at the CNN's compute (fewer steps), in :func:`compare` with ``matched_steps``.
 MATCHED = "G-CNN (C4), CNN's compute"
-_ORDER = (*MODELS, MATCHED)
-_COST = {"CNN": 1, "CNN + rotation augmentation": 1, "G-CNN (C4)": 2, "G-CNN (D4)": 2.5, MATCHED: 2}
+#: The augmented CNN trained at the :math:`C_4` G-CNN's compute (more steps), in :func:`compare` with
+#: ``aug_matched_steps``.
+AUG_MATCHED = "CNN + augmentation, C4's compute"
+_ORDER = (*MODELS, MATCHED, AUG_MATCHED)
+_COST = {"CNN": 1, "CNN + rotation augmentation": 1, "G-CNN (C4)": 2, "G-CNN (D4)": 2.5, MATCHED: 2, AUG_MATCHED: 1}
 
 
 def _fit_group(size: int, name: str, steps: int, seeds: list[int], config: dict, device: torch.device | str
@@ -541,7 +547,7 @@ def _fit_group(size: int, name: str, steps: int, seeds: list[int], config: dict,
     """One job of :func:`compare`: model ``name`` trained for every seed at once; per seed its table row, the
     trained network (on the CPU) and its test digits."""
     images, labels = _device_digits(config["side"], str(device))
-    family = "G-CNN (C4)" if name == MATCHED else name
+    family = {MATCHED: "G-CNN (C4)", AUG_MATCHED: "CNN + rotation augmentation"}.get(name, name)
     width = matched_widths(config["parameters"], config["depth"])[family]
     splits = [split(len(images), size, config["n_val"], config["n_test"], seed) for seed in seeds]
     nets = []
@@ -550,7 +556,7 @@ def _fit_group(size: int, name: str, steps: int, seeds: list[int], config: dict,
         nets.append(make_model(family, width, config["depth"]))
     fits = train_seeds(nets, images, labels, [t for t, _, _ in splits], [v for _, v, _ in splits], seeds,
                        steps=steps, batch_size=config["batch_size"], lr=config["lr"],
-                       augment=name == "CNN + rotation augmentation", eval_every=config["eval_every"],
+                       augment=family == "CNN + rotation augmentation", eval_every=config["eval_every"],
                        device=images.device)
     out = []
     for seed, fit, (_, _, test_idx) in zip(seeds, fits, splits, strict=True):

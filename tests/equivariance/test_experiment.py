@@ -25,8 +25,9 @@ from causal_lessons.equivariance.group_conv import (
     PlainCNN,
     parameter_count,
 )
-from causal_lessons.equivariance.lab import job, matched_steps, settings
+from causal_lessons.equivariance.lab import aug_matched_steps, job, matched_steps, settings
 from causal_lessons.equivariance.rotated_digits import (
+    AUG_MATCHED,
     MATCHED,
     MODELS,
     digit_images,
@@ -152,7 +153,7 @@ def test_settings_and_job_at_every_size():
     for size in runtime.SIZES:
         s, j = settings(size), job(size)
         runs = len(s.sizes) * len(s.seeds)
-        assert j.size == size and j.steps == runs * (len(MODELS) * s.steps + matched_steps(s))
+        assert j.size == size and j.steps == runs * (len(MODELS) * s.steps + matched_steps(s) + aug_matched_steps(s))
         assert j.flops_per_step > 0
     assert job("full").flops_per_step > 10 * job("quick").flops_per_step
 
@@ -177,12 +178,15 @@ def tiny_results():
 
 def test_measure_reports_matched_parameters_equal_budgets_and_every_model(tiny_results):
     runs = tiny_results.runs
-    assert set(runs["model"]) == set(MODELS) | {MATCHED} and len(runs) == (len(MODELS) + 1) * 3
-    equal = runs[runs["model"] != MATCHED]
+    assert set(runs["model"]) == set(MODELS) | {MATCHED, AUG_MATCHED} and len(runs) == (len(MODELS) + 2) * 3
+    equal = runs[~runs["model"].isin([MATCHED, AUG_MATCHED])]
     assert equal.groupby("model")["steps"].nunique().eq(1).all() and equal["steps"].nunique() == 1
     # the compute-matched G-CNN: as many FLOPs as the CNN's budget, so about a quarter of its steps
     assert (runs.loc[runs["model"] == MATCHED, "steps"] == matched_steps(tiny_results.settings)).all()
     assert (runs.loc[runs["model"] == MATCHED, "steps"] < equal["steps"].iloc[0]).all()
+    # and the other way: the augmented CNN at the G-CNN's compute, about four times the steps
+    assert (runs.loc[runs["model"] == AUG_MATCHED, "steps"] == aug_matched_steps(tiny_results.settings)).all()
+    assert (runs.loc[runs["model"] == AUG_MATCHED, "steps"] > 3 * equal["steps"].iloc[0]).all()
     assert runs["parameters"].max() / runs["parameters"].min() < 1.2
     assert set(tiny_results.features["model"]) == set(MODELS) | {chapter_claims.UNTRAINED}
     features = tiny_results.features
@@ -193,9 +197,10 @@ def test_measure_reports_matched_parameters_equal_budgets_and_every_model(tiny_r
     gcnn = features[features["model"].str.startswith("G-CNN")]
     assert gcnn["fixed"].max() < 1e-5
     table = summary(runs)
-    assert list(table["model"]) == [*MODELS, MATCHED] and (table["seeds"] == 3).all()
+    assert list(table["model"]) == [*MODELS, MATCHED, AUG_MATCHED] and (table["seeds"] == 3).all()
     leaks = tiny_results.leakage
-    assert set(leaks["states"]) == set(tiny_results.settings.world_states) and leaks["leakage"].between(0, 1).all()
+    assert set(leaks["states"]) == set(tiny_results.settings.world_states)
+    assert leaks[["leakage", "coordinate"]].stack().between(0, 1).all()
 
 
 def test_claim_rows_say_what_was_measured_with_intervals(tiny_results):
@@ -210,7 +215,10 @@ def test_claim_rows_say_what_was_measured_with_intervals(tiny_results):
     # one finding per layer, each the augmented CNN against the plain one (not against an untrained CNN)
     assert rows[0].measured.count("Lenc-Vedaldi") == tiny_results.settings.depth
     assert "untrained" not in rows[0].measured and "not bought in this setting" in rows[0].claim
-    assert "subspace leakage" in rows[1].measured and "same FLOPs" in rows[2].measured
+    assert "oblique leakage" in rows[1].measured and "coordinate leakage" in rows[1].measured
+    assert "same FLOPs" in rows[2].measured and "at the C4 G-CNN's FLOPs" in rows[2].measured
+    # T25's halves are measured in different worlds: both rows say the contrast is not tested in one setting
+    assert all("not tested in one setting" in r.claim for r in rows[:2]) and "once the factors are named" in rows[1].claim
     # the exactness of group convolutions is an implementation check, not a claim; Higgins' is a definition
     assert not any("exactly equivariant" in r.claim or "Higgins" in r.claim for r in rows)
 

@@ -3,10 +3,11 @@ the rotated-digits claim, and clear errors."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from causal_lessons.equivariance.disentangle import (
@@ -14,9 +15,11 @@ from causal_lessons.equivariance.disentangle import (
     FACTORS,
     act,
     all_states,
+    coordinate_leakage,
     disentangled_encoder,
     entangled_encoder,
     leakage,
+    oblique_leakage,
     render,
     subspace_leakage,
 )
@@ -206,7 +209,9 @@ def test_subspace_leakage_does_not_depend_on_the_basis(seed):
 
 
 def test_subspace_leakage_of_a_code_that_mixes_two_factors():
-    # Glyph and colour share one circle coordinate: half of each one's change falls in the other's block.
+    # Glyph and colour share one circle coordinate: half of each one's change falls in the other's block. This is
+    # a shear of a disentangled code (a linear map): the orthogonal subspace leakage sees it, the oblique one does
+    # not (test_oblique_leakage_is_zero_for_any_linear_image_of_a_disentangled_code).
     def mixed(images):
         z = disentangled_encoder(images).double()
         return torch.cat([z[:, :2] + z[:, 2:4], z[:, 2:4], z[:, 4:]], dim=1)
@@ -215,6 +220,40 @@ def test_subspace_leakage_of_a_code_that_mixes_two_factors():
     assert out["rotation"] < 1e-10 and out["glyph"] > 0.1 and out["colour"] > 0.1
     with pytest.raises(ValueError, match="dims must fit disjoint blocks"):
         subspace_leakage(disentangled_encoder, {"glyph": 2, "colour": 2, "rotation": 3})
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.floats(0.05, 1.0))
+def test_oblique_leakage_is_zero_for_any_linear_image_of_a_disentangled_code(seed, scale):
+    # Higgins et al. ask for a direct sum of subspaces: a disentangled code times any invertible matrix (the
+    # referee's I + 0.3 randn, a shear) is still disentangled. The orthogonal subspace leakage is not zero there.
+    gen = torch.Generator().manual_seed(seed)
+    a = torch.eye(6, dtype=torch.float64) + scale * torch.randn(6, 6, generator=gen, dtype=torch.float64)
+    assume(abs(float(torch.linalg.det(a))) > 1e-2 and float(torch.linalg.cond(a)) < 1e3)
+    assert oblique_leakage(lambda im: disentangled_encoder(im).double() @ a)["mean"] < 1e-8
+    shear = torch.eye(6) + torch.diag(torch.ones(4), 2)
+    assert oblique_leakage(lambda im: disentangled_encoder(im) @ shear)["mean"] < 1e-8
+    assert subspace_leakage(lambda im: disentangled_encoder(im) @ shear)["mean"] > 0.1
+
+
+def test_oblique_leakage_sees_a_code_that_is_not_a_direct_sum():
+    # The glyph scales the colour block (a nonlinear mixing): glyph changes move the colour block, and no basis
+    # removes that. Their share is a third of the glyph's change (exact for this code).
+    def tangled(images):
+        z = disentangled_encoder(images).double()
+        return torch.cat([z[:, :2], z[:, 2:4] * (2 + z[:, :1]), z[:, 4:]], dim=1)
+
+    out = oblique_leakage(tangled)
+    assert out["glyph"] == pytest.approx(1 / 3, abs=1e-6) and out["colour"] < 1e-10 and out["rotation"] < 1e-10
+
+
+def test_coordinate_leakage_takes_the_best_assignment_of_dimensions():
+    # Permuting the dimensions does not matter (the best assignment follows them); a rotation of the space does.
+    perm = [3, 0, 5, 1, 4, 2]
+    assert coordinate_leakage(lambda im: disentangled_encoder(im)[:, perm])["mean"] < 1e-12
+    assert coordinate_leakage(entangled_encoder)["mean"] > 0.1
+    out = coordinate_leakage(entangled_encoder)
+    assert out["mean"] == pytest.approx(np.mean([out[f] for f in ("glyph", "colour", "rotation")]))
 
 
 def test_disentangled_encoder_is_equivariant_blockwise():

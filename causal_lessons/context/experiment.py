@@ -2,7 +2,8 @@
 sweep of weights), IRMv1 on inferred environments, the same inferred environments with penalty weight 0
 (group-balanced ERM, the control for the penalty), IRMv1 on the environments inferred from a colour-only
 reference, and the grayscale oracle, trained on the same coloured digits
-and tested on the reversed-colour test set.
+and tested on the reversed-colour test set; and IRMv1 on the inferred environments at several annealing steps,
+trained without a held-out share of the training examples, one of which a training-only rule picks.
 
 Every model is the same :class:`~causal_lessons.context.training.MLP` trained for the same number of full-batch
 steps (:class:`Settings`); the models of all seeds are trained together
@@ -64,6 +65,12 @@ class Settings:
         The size these settings belong to (``"quick"``, ``"full"`` or ``"smoke"``), for the pages' text.
     schedule
         Where the penalty schedule comes from, in words (e.g. ``"set by hand"``), for the pages' text.
+    anneal_steps
+        Annealing steps among which the training-only rule chooses for IRMv1 on the inferred environments
+        (:meth:`ContextResults.chosen_anneal <causal_lessons.context.claims.ContextResults.chosen_anneal>`);
+        empty: none.
+    holdout
+        Share of the pooled training examples held out of those runs (the rule's validation data).
     """
 
     seeds: tuple[int, ...]
@@ -81,6 +88,8 @@ class Settings:
     sweep: tuple[float, ...] = ()
     size: str = "quick"
     schedule: str = "set by hand"
+    anneal_steps: tuple[int, ...] = ()
+    holdout: float = 0.2
 
     def __post_init__(self) -> None:
         if not isinstance(self.seeds, tuple) or not self.seeds:
@@ -95,6 +104,12 @@ class Settings:
             raise ValueError(f"size must be one of {SIZES}, got {self.size!r}")
         if not isinstance(self.schedule, str) or not self.schedule.strip():
             raise TypeError(f"schedule must be a non-empty string, got {self.schedule!r}")
+        if not isinstance(self.anneal_steps, tuple):
+            raise TypeError(f"anneal_steps must be a tuple of steps, got {type(self.anneal_steps).__name__}")
+        for step in self.anneal_steps:
+            check_positive_int(step, "anneal_steps", minimum=0)
+        if isinstance(self.holdout, bool) or not isinstance(self.holdout, (int, float)) or not 0 < self.holdout < 1:
+            raise ValueError(f"holdout must be a share strictly between 0 and 1, got {self.holdout!r}")
         if not isinstance(self.sweep, tuple):
             raise TypeError(f"sweep must be a tuple of penalty weights, got {type(self.sweep).__name__}")
         for name, value in [(n, getattr(self, n)) for n in ("penalty_weight", "lr", "l2", "infer_lr")] + [
@@ -157,6 +172,10 @@ class SeedRun:
     sweep
         One row per penalty weight of IRMv1 with the true environments: ``penalty weight`` and
         :data:`SWEEP_COLUMNS` of the trained model.
+    anneal_sweep
+        One row per annealing step of the ``anneal_steps`` of :class:`Settings`: IRMv1 on the inferred environments without
+        the held-out examples; ``anneal step``, ``held-out worst accuracy`` (the lower of its accuracies on the
+        held-out examples of inferred environments A and B: training data only) and ``test accuracy``.
     """
 
     seed: int
@@ -172,6 +191,7 @@ class SeedRun:
     colour_split: dict[str, tuple[float, float]]
     pure_test_accuracy: float
     sweep: pd.DataFrame
+    anneal_sweep: pd.DataFrame
 
     @property
     def agreement(self) -> float:
@@ -209,6 +229,30 @@ def _scores(model: MLP, envs: Sequence[Environment]) -> dict[str, float]:
         risks.append(float(F.binary_cross_entropy_with_logits(z, y)))
     return {"train accuracy": sum(accs) / len(accs), "penalty": sum(penalties) / len(penalties),
             "worst-environment risk": max(risks)}
+
+
+@torch.no_grad()
+def _worst_accuracy(model: MLP, envs: Sequence[Environment]) -> float:
+    """The lowest of the model's accuracies on the environments."""
+    return min(float(((logits_of(model, e) > 0).float() == e.y).float().mean()) for e in envs)
+
+
+def holdout_mask(n: int, share: float, seed: int) -> torch.Tensor:
+    """A random boolean mask holding out ``round(share * n)`` of ``n`` examples (seeded: the same on any machine).
+
+    Examples
+    --------
+    >>> mask = holdout_mask(10, 0.2, seed=0)
+    >>> mask.shape, int(mask.sum())
+    (torch.Size([10]), 2)
+    """
+    n = check_positive_int(n, "n")
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
+        raise ValueError(f"share must lie strictly between 0 and 1, got {share!r}")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0)))
+    mask = torch.zeros(n, dtype=torch.bool)
+    mask[order[:round(share * n)]] = True
+    return mask
 
 
 @torch.no_grad()
@@ -263,6 +307,19 @@ def run_seeds(seeds: Sequence[int], settings: Settings, device: torch.device | s
         tasks2 += [Task(inferred, s.penalty_weight, s.anneal_step, seed, d.test), Task(inferred, 0.0, 0, seed, d.test),
                    Task(split_environment(p, qc.cpu()), s.penalty_weight, s.anneal_step, seed, d.test)]
     models2, curves2 = train_many(tasks2, desc="inferred environments", **common)
+    # Stage 3: IRMv1 on the inferred environments at every annealing step of the selection, trained without a
+    # held-out share of the pooled training examples; the held-out examples, split by the same inferred
+    # assignment, are the training-only rule's validation data.
+    tasks3, held = [], []
+    for seed, d, p, qi in zip(seeds, data, pooled, q):
+        out = holdout_mask(len(p), s.holdout, seed)
+        fit = split_environment(p.subset(~out), qi.cpu()[~out])
+        held.append(split_environment(p.subset(out), qi.cpu()[out]))
+        tasks3 += [Task(fit, s.penalty_weight, t0, seed, d.test) for t0 in s.anneal_steps]
+    # Only their last test accuracy is read: no learning curves.
+    models3, curves3 = (train_many(tasks3, desc="annealing steps", **{**common, "every": 0}) if tasks3
+                        else ([], []))
+    k3 = len(s.anneal_steps)
     main = s.weights.index(float(s.penalty_weight))
     runs = []
     for i, (seed, d, (grey_train, _)) in enumerate(zip(seeds, data, grey)):
@@ -275,6 +332,11 @@ def run_seeds(seeds: Sequence[int], settings: Settings, device: torch.device | s
         sweep = pd.DataFrame([{"penalty weight": w, **_scores(models[first + 2 + k], d.train),
                                "test accuracy": float(curves[first + 2 + k]["test accuracy"].iloc[-1])}
                               for k, w in enumerate(s.weights)])
+        anneal_sweep = pd.DataFrame(
+            [{"anneal step": t0, "held-out worst accuracy": _worst_accuracy(models3[k3 * i + k], held[i]),
+              "test accuracy": float(curves3[k3 * i + k]["test accuracy"].iloc[-1])}
+             for k, t0 in enumerate(s.anneal_steps)],
+            columns=["anneal step", "held-out worst accuracy", "test accuracy"])
         runs.append(SeedRun(
             seed=seed,
             test_accuracy={m: float(chosen[m][1]["test accuracy"].iloc[-1]) for m in METHODS},
@@ -284,5 +346,6 @@ def run_seeds(seeds: Sequence[int], settings: Settings, device: torch.device | s
             colour_agrees=pooled[i].colour_agrees, flipped=pooled[i].flipped, colour_assignment=q_colour[i].cpu(),
             colour_split={m: _colour_split(chosen[m][0], remove_colour(d.test) if m == "grayscale oracle" else d.test)
                           for m in METHODS},
-            pure_test_accuracy=float(curves2[3 * i + 2]["test accuracy"].iloc[-1]), sweep=sweep))
+            pure_test_accuracy=float(curves2[3 * i + 2]["test accuracy"].iloc[-1]), sweep=sweep,
+            anneal_sweep=anneal_sweep))
     return tuple(runs)

@@ -11,10 +11,13 @@ The loop is Arjovsky et al.'s (their coloured-MNIST code): in each step, every t
    \qquad \lambda(t) = \begin{cases} 1 & t < t_0 \\ \lambda & t \ge t_0 \end{cases}
    \end{aligned}
 
-divided by :math:`\lambda(t)` when it exceeds 1 (so the step size stays comparable). The penalty weight rises at
-the *annealing step* :math:`t_0`: before it the weight is 1 and the penalty is small next to the risk, so the
-model learns by minimising the mean of the environments' mean risks -- plain ERM when the environments are the
-same size, a reweighting of the examples when they are not -- and after it the penalty dominates. Arjovsky et
+divided by :math:`\lambda(t)` when it exceeds 1 (Arjovsky et al.'s reason: to "keep gradients in a reasonable
+range"; with Adam a constant scale of the loss leaves the step size unchanged, but Adam's state is not reset at
+:math:`t_0`, so for a while after it the division shrinks the steps). The penalty weight rises at the *annealing
+step* :math:`t_0`. Before it the weight is 1: the penalty's value is small next to the risk, but its gradient need
+not be, so the model minimises the mean of the environments' mean risks -- plain ERM when the environments are
+the same size, a reweighting of the examples when they are not -- plus a penalty that can still move it; after
+it the penalty dominates. Arjovsky et
 al.'s loop uses weight 1 before :math:`t_0` whatever :math:`\lambda`; here the weight before :math:`t_0` is
 :math:`\min(1, \lambda)`, so that ERM (:math:`\lambda = 0`) has no penalty at any step, as their ERM baseline
 (weight 0 from step 0). The grayscale oracle is ERM on images with the colour removed

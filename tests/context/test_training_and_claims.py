@@ -12,7 +12,7 @@ from causal_lessons import runtime
 from causal_lessons.claims import FAILS, HOLDS, INCONCLUSIVE, VERDICTS
 from causal_lessons.context import claims as C
 from causal_lessons.context.coloured_digits import coloured_digits
-from causal_lessons.context.experiment import METHODS, SeedRun
+from causal_lessons.context.experiment import METHODS, SeedRun, holdout_mask
 from causal_lessons.context.lab import job, settings
 from causal_lessons.context.training import MLP, Task, n_parameters, train, train_many
 
@@ -31,7 +31,8 @@ def test_settings_at_every_size():
 def test_job_counts_steps_and_flops_without_computing():
     for size in runtime.SIZES:
         s, j = settings(size), job(size)
-        per_seed = len(METHODS) + len(s.weights)  # and IRMv1 on the colour-only partition
+        # And IRMv1 on the colour-only partition, and on the inferred environments at each annealing step.
+        per_seed = len(METHODS) + len(s.weights) + len(s.anneal_steps)
         assert j.steps == per_seed * s.steps * len(s.seeds) and j.size == size
         n_train = (1797 - s.n_test) * s.copies
         hidden = s.hidden
@@ -103,6 +104,14 @@ def test_smoke_run_has_every_method_and_the_full_shapes(smoke_results):
     assert set(run.colour_split) == set(METHODS) and 0 <= run.pure_test_accuracy <= 1
     assert all(0 <= a <= 1 and 0 <= b <= 1 for a, b in run.colour_split.values())
     assert smoke_results.colour_reliance("ERM").shape == smoke_results.pure_accuracy.shape == (1,)
+    assert list(run.anneal_sweep["anneal step"]) == list(settings("full").anneal_steps)
+    assert run.anneal_sweep[["held-out worst accuracy", "test accuracy"]].stack().between(0, 1).all()
+
+
+def test_holdout_mask_is_seeded_and_of_the_share():
+    mask = holdout_mask(1200, 0.2, 3)
+    assert mask.dtype == torch.bool and int(mask.sum()) == 240
+    assert torch.equal(mask, holdout_mask(1200, 0.2, 3)) and not torch.equal(mask, holdout_mask(1200, 0.2, 4))
 
 
 def test_one_seed_gives_inconclusive_rows(smoke_results):
@@ -112,19 +121,20 @@ def test_one_seed_gives_inconclusive_rows(smoke_results):
     assert list(table["method"]) == list(METHODS) and table["parameters"].nunique() == 1
 
 
-def fake_results(acc: dict[str, list[float]], agreement: list[float], early: float = 0.1,
+def fake_results(acc: dict[str, list[float]], agreement: list[float], early: float | dict[str, float] = 0.1,
                  penalty_pick: float = 0.6, reliance: dict[str, float] | None = None,
                  pure: float = 0.7, size: str = "quick") -> C.ContextResults:
     """Results with given accuracies (and colour reliance per method, and IRM's accuracy on the colour-only
     reference's partition), for testing the verdict rules without training."""
     reliance = {**{m: 0.0 for m in METHODS}, **(reliance or {})}
+    early = {**{m: 0.1 for m in METHODS}, **early} if isinstance(early, dict) else {m: early for m in METHODS}
     s = dataclasses.replace(settings(size), seeds=tuple(range(len(agreement))))
     runs = []
     for i, agree in enumerate(agreement):
         n = 100
         truth = torch.arange(n) < 80
         assignment = torch.where(torch.arange(n) < round(agree * n), (~truth).float(), truth.float())
-        curves = pd.DataFrame([{"step": step, "method": m, "test accuracy": early if step < s.anneal_step else
+        curves = pd.DataFrame([{"step": step, "method": m, "test accuracy": early[m] if step < s.anneal_step else
                                 acc[m][i]} for m in METHODS for step in (0, s.anneal_step - 10, s.steps - 1)])
         # The sweep: the lowest weight fails, the others work; the highest has the lowest penalty.
         sweep = pd.DataFrame({"penalty weight": list(s.weights),
@@ -136,7 +146,13 @@ def fake_results(acc: dict[str, list[float]], agreement: list[float], early: flo
                             torch.zeros(n), torch.zeros(n), truth, (torch.arange(n) % 4 == 0) & ~truth,
                             (~truth).float(),
                             {m: (0.5 + reliance[m] / 2 + 0.01 * i, 0.5 - reliance[m] / 2) for m in METHODS},
-                            pure + 0.01 * i, sweep))
+                            pure + 0.01 * i, sweep,
+                            # The held-out rule picks the first annealing step, whose model scores as the
+                            # inferred-environment IRM; the later steps score 0.3.
+                            pd.DataFrame({"anneal step": list(s.anneal_steps),
+                                          "held-out worst accuracy": [0.7] + [0.6] * (len(s.anneal_steps) - 1),
+                                          "test accuracy": [acc["IRM (inferred environments)"][i]]
+                                          + [0.3] * (len(s.anneal_steps) - 1)})))
     return C.ContextResults(s, 100, tuple(runs))
 
 
@@ -144,7 +160,11 @@ def test_verdicts_follow_the_numbers():
     good = fake_results({"ERM": [0.15, 0.18, 0.2], "IRM (true environments)": [0.67, 0.67, 0.68],
                          "IRM (inferred environments)": [0.65, 0.66, 0.7],
                          "balanced ERM (inferred environments)": [0.3, 0.32, 0.35], "grayscale oracle": [0.73] * 3},
-                        [0.95, 0.96, 0.97], early=0.1, reliance={"ERM": 0.8, "IRM (true environments)": 0.02},
+                        [0.95, 0.96, 0.97], reliance={"ERM": 0.8, "IRM (true environments)": 0.02},
+                        # Before the annealing step the reweighting alone barely moves off the colour; the
+                        # penalty does.
+                        early={"ERM": 0.1, "balanced ERM (inferred environments)": 0.12,
+                               "IRM (inferred environments)": 0.5},
                         pure=0.72)
     rows = C.claims(good)
     assert all(r.verdict in VERDICTS for r in rows)
@@ -156,7 +176,9 @@ def test_verdicts_follow_the_numbers():
                        [0.6, 0.62, 0.61], early=0.6, reliance={"ERM": 0.2, "IRM (true environments)": 0.6},
                        pure=0.1)
     verdicts = [r.verdict for r in C.claims(bad)]
-    assert verdicts == [FAILS] * 6
+    # Missing a paper's number at a smaller, untuned size does not refute it: inconclusive, never "does not hold".
+    assert verdicts == [FAILS, INCONCLUSIVE] + [FAILS] * 4
+    assert "not reproduced at this size" in C.claims(bad)[1].measured
     for row in C.claims(good):
         assert "toy proxy" in row.measured and "quick size" in row.measured
 
@@ -168,7 +190,8 @@ def test_rows_describe_the_size_they_were_measured_at():
         s = settings(size)
         rows = C.claims(fake_results(acc, [0.9, 0.91, 0.92], size=size))
         assert all(f"{size} size" in r.measured for r in rows)
-        assert f"{s.per_environment:,} digits per environment, a {s.hidden}-unit MLP" in rows[1].claim
+        assert C.setup_text(s) in rows[1].claim and f"a {s.hidden}-unit MLP" in C.setup_text(s)
+        assert f"{s.per_environment:,} {'digits' if s.copies == 1 else 'images'} per environment" in rows[1].claim
         assert s.schedule in rows[2].claim
     assert settings("quick").schedule != settings("full").schedule
 
@@ -182,6 +205,16 @@ def test_selection_rules_pick_from_the_sweep():
     assert set(res.selection("highest test accuracy (oracle)")["test accuracy"]) == {0.65}
     with pytest.raises(ValueError, match="rule"):
         res.selection("lowest test accuracy")
+
+
+def test_annealing_step_rule_picks_the_best_held_out_worst_accuracy():
+    res = fake_results({m: [0.5, 0.55, 0.6] for m in METHODS}, [0.9] * 3)
+    chosen = res.chosen_anneal()
+    assert list(chosen["anneal step"]) == [res.settings.anneal_steps[0]] * 3
+    assert list(chosen["test accuracy"]) == [0.5, 0.55, 0.6]
+    assert list(res.anneal_accuracy(res.settings.anneal_steps[-1])) == [0.3] * 3
+    with pytest.raises(ValueError, match="step"):
+        res.anneal_accuracy(7)
 
 
 def test_measure_is_the_experiment_of_the_settings(monkeypatch):

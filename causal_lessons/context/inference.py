@@ -28,8 +28,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from tqdm.auto import tqdm
 
+from .. import runtime
 from .._checks import check_positive_int
 from .coloured_digits import Environment
 from .penalty import example_gradients
@@ -150,7 +150,7 @@ def infer_many(logits: Sequence[torch.Tensor], ys: Sequence[torch.Tensor], steps
                      for seed in seeds]).to(g.device)
     a.requires_grad_(True)
     opt = torch.optim.Adam([a], lr=lr)
-    for _ in tqdm(range(steps), desc="inferring environments", disable=not progress, leave=False):
+    for _ in runtime.progress(range(steps), "inferring environments", progress):
         q = torch.sigmoid(a)
         objective = (q * g).mean(1) ** 2 + ((1 - q) * g).mean(1) ** 2
         opt.zero_grad()

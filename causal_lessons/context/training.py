@@ -34,8 +34,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
+from .. import runtime
 from .._checks import check_positive_int
 from .coloured_digits import Environment
 
@@ -246,7 +246,7 @@ def train_many(tasks: Sequence[Task], *, steps: int = 400, hidden: int = 32, lr:
     anneal = torch.tensor([t.anneal_step for t in tasks], device=device)
     opt = torch.optim.Adam(params, lr=lr)
     rows: list[list[dict]] = [[] for _ in tasks]
-    for step in tqdm(range(steps), desc=desc, disable=not progress, leave=False):
+    for step in runtime.progress(range(steps), desc, progress):
         z = _forward(params, x)
         risks = torch.einsum("men,mn->me", weights, F.binary_cross_entropy_with_logits(z, y, reduction="none"))
         penalties = torch.einsum("men,mn->me", weights, (torch.sigmoid(z) - y) * z) ** 2

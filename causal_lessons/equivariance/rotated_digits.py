@@ -23,8 +23,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
+from .. import runtime
 from .._checks import check_positive_int
 from ..formatting import number, scientific
 from .fitted import fit_map, map_error
@@ -524,7 +524,7 @@ def compare(sizes: list[int], seeds: list[int], parameters: int, steps: int, sid
 
         done = Parallel(n_jobs=workers)(delayed(_fit_group)(*job, seeds, config, "cpu") for job in jobs)
     else:
-        done = [_fit_group(*job, seeds, config, device) for job in tqdm(jobs, desc="training", disable=not progress)]
+        done = [_fit_group(*job, seeds, config, device) for job in runtime.progress(jobs, "training", progress)]
     runs = [run for group in done for run in group]
     runs.sort(key=lambda run: (run[0]["seed"], run[0]["size"], _ORDER.index(run[0]["model"])))
     largest = max(sizes)

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
+from .. import runtime
 from .._checks import check_positive_int
 
 
@@ -150,7 +150,7 @@ def train_gpt(sequences: torch.Tensor, vocab: int, steps: int = 300, batch_size:
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     data = sequences.to(device)
     gen = torch.Generator(device=data.device).manual_seed(seed)
-    for _ in tqdm(range(steps), desc="transformer", disable=not progress):
+    for _ in runtime.progress(range(steps), "transformer", progress):
         batch = data[torch.randint(len(data), (min(batch_size, len(data)),), generator=gen, device=data.device)]
         loss = gpt_loss(model, batch)
         opt.zero_grad()

@@ -16,8 +16,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
+from .. import runtime
 from .._checks import check_positive_int
 
 
@@ -178,7 +178,7 @@ def train_vqvae(images: torch.Tensor, k: int = 64, steps: int = 500, batch_size:
     data = images.to(device)
     gen = torch.Generator(device=data.device).manual_seed(seed)
     used = torch.zeros(k, dtype=torch.bool, device=data.device)
-    for step in tqdm(range(steps), desc="VQ-VAE", disable=not progress):
+    for step in runtime.progress(range(steps), "VQ-VAE", progress):
         batch = data[torch.randint(len(data), (min(batch_size, len(data)),), generator=gen, device=data.device)]
         if step == 0:
             with torch.no_grad():

@@ -216,11 +216,12 @@ def configure_threads() -> int:
 
 
 def progress(iterable: Iterable[T], desc: str, show: bool = True) -> Iterable[T]:
-    """``iterable`` with a progress bar (tqdm's; a widget in Jupyter and Colab) when ``show`` is true.
+    """``iterable`` with a progress bar (tqdm's; a widget in Jupyter and Colab) when ``show`` is true and the
+    environment does not switch bars off.
 
-    The bar can still be switched off from outside: tqdm reads ``TQDM_DISABLE`` from the environment, but only for
-    arguments a call leaves out, so this passes ``disable`` only to hide a bar. A book build sets it
-    (:data:`KERNEL_ENV`): a bar saved in a page would be a frozen widget.
+    ``TQDM_DISABLE=1`` switches them off; a book build sets it (:data:`KERNEL_ENV`), since a bar saved in a page is
+    a frozen widget. It is read here, at each call: tqdm's own reading of it does not reach its notebook bars, which
+    always pass ``disable`` themselves.
 
     Parameters
     ----------
@@ -245,7 +246,8 @@ def progress(iterable: Iterable[T], desc: str, show: bool = True) -> Iterable[T]
 
     if not isinstance(desc, str):
         raise TypeError(f"desc must be a string (the bar's label), got {type(desc).__name__}")
-    return tqdm(iterable, desc=desc, **({} if show else {"disable": True}))
+    switched_off = os.environ.get("TQDM_DISABLE", "").strip().lower() in _TRUE
+    return tqdm(iterable, desc=desc, disable=not show or switched_off)
 
 
 def get_device() -> torch.device:

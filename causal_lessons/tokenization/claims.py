@@ -122,7 +122,7 @@ class TokenizationResults:
     normalised_gap: OrderGap
     normalised_ci: Interval
     normalised_ratio: Interval
-    normalised_bpe_ratio: Interval
+    normalised_bpe_ratios: dict[int, Interval]
     c2f_gap: OrderGap
     c2f_ci: Interval
     c2f_stats: PatchStats
@@ -199,7 +199,8 @@ def measure(n_fit: int | None = None) -> TokenizationResults:
     words with vocabularies capped at each of :data:`SIZES`, cut into 64-word sequences. Images: k-means patch
     tokenizers fitted on ``n_fit`` random 32 x 32 crops and evaluated on as many other crops as there are word
     sequences: their Zipf slopes, entropies and codebook use; a :class:`Comparison` at each of :data:`SIZES`; order gaps
-    of contrast-normalised patch tokens and of coarse-to-fine tokens; prefix reconstruction errors.
+    of contrast-normalised patch tokens (against BPE word pieces at each of :data:`SIZES`) and of coarse-to-fine
+    tokens; prefix reconstruction errors.
 
     Examples
     --------
@@ -261,9 +262,15 @@ def measure(n_fit: int | None = None) -> TokenizationResults:
     words64 = comparisons[SIZES[0]].words
     normalised_ratio = _paired_bootstrap(lambda idx: normalised_gap.normalised(idx) / words64.normalised(idx),
                                          len(normalised_gap.lengths))
-    bpe64 = bpe_comparisons[SIZES[0]].words
-    normalised_bpe_ratio = _paired_bootstrap(lambda idx: normalised_gap.normalised(idx) / bpe64.normalised(idx),
-                                             len(normalised_gap.lengths))
+    # Against BPE word pieces at every size: at V = 64 the pieces are nearly characters, so V = 256 is measured too.
+    normalised_gaps = {SIZES[0]: normalised_gap}
+    normalised_gaps.update({v: order_gap(list(PatchTokenizer(k=v, normalise=True).fit(fit_crops).encode(crops)), v)
+                            for v in SIZES[1:]})
+    normalised_bpe_ratios = {
+        v: _paired_bootstrap(lambda idx, g=g, b=bpe_comparisons[v].words: g.normalised(idx) / b.normalised(idx),
+                             len(g.lengths))
+        for v, g in normalised_gaps.items()
+    }
     return TokenizationResults(
         n_words=len(ids), n_types=len(vocab), word_freq=rank_frequency(ids), word_fit=zipf_fit(ids, (1, 1000)),
         word_slopes=word_slopes, word_mle=word_mle, word_entropy=unigram_entropy(ids), n_sequences=n_seq,
@@ -271,7 +278,7 @@ def measure(n_fit: int | None = None) -> TokenizationResults:
         patches=patches, patch_freq={k: rank_frequency(t.ravel()) for k, t in tokens.items()},
         patch_fits={k: zipf_fit(t.ravel(), (1, k)) for k, t in tokens.items()}, patch_slopes=slopes,
         comparisons=comparisons, bpe_comparisons=bpe_comparisons, normalised_gap=normalised_gap,
-        normalised_ratio=normalised_ratio, normalised_bpe_ratio=normalised_bpe_ratio,
+        normalised_ratio=normalised_ratio, normalised_bpe_ratios=normalised_bpe_ratios,
         normalised_ci=_paired_bootstrap(normalised_gap.normalised, len(normalised_gap.lengths)), c2f_gap=c2f_gap,
         c2f_ci=_paired_bootstrap(c2f_gap.normalised, len(c2f_gap.lengths)), c2f_stats=c2f_stats, prefixes=PREFIXES,
         raster_errors=prefix_errors(raster, crops, [min(n, LENGTH) for n in PREFIXES]),
@@ -291,7 +298,7 @@ def ddt_wording(verdict: str) -> str:
     if not isinstance(verdict, str) or verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
     return {HOLDS: "reproduced in this toy proxy", FAILS: "not reproduced in this toy proxy",
-            PARTLY: "reproduced for some tokenizers in this toy proxy"}.get(verdict, "inconclusive in this toy proxy")
+            PARTLY: "reproduced for some pairings only in this toy proxy"}.get(verdict, "inconclusive in this toy proxy")
 
 
 def entropy_reading(verdict: str) -> str:
@@ -325,17 +332,21 @@ def claims(results: TokenizationResults | None = None) -> list[Claim]:
         raise TypeError(f"results must be what measure() returns, got {type(results).__name__}")
     res = measure() if results is None else results
     small = SIZES[0]
-    # BPE first: the UNK-free word pieces are the text control; words capped with UNK follow, for comparison.
-    ddt = [below(res.bpe_comparisons[v].ratio, DDT_RATIO,
-                 f"normalised order gap of patch tokens / of BPE word pieces, V = {v}") for v in SIZES]
-    ddt.append(below(res.normalised_bpe_ratio, DDT_RATIO,
-                     f"normalised order gap of contrast-normalised patch tokens / of BPE word pieces, V = {small}"))
-    ddt += [below(res.comparisons[v].ratio, DDT_RATIO,
-                  f"normalised order gap of patch tokens / of words capped with UNK, V = {v}") for v in SIZES]
-    ddt.append(below(res.normalised_ratio, DDT_RATIO,
-                     f"normalised order gap of contrast-normalised patch tokens / of words capped with UNK, "
-                     f"V = {small}"))
+    # Judged against the UNK-free BPE word pieces only, the text control; words capped with UNK, whose UNK hides
+    # word order, are not judged (as in the Chan et al. row) and are reported in the setting for context.
+    tested = [(f"raw patch tokens, V = {v}", res.bpe_comparisons[v].ratio) for v in SIZES]
+    tested += [(f"contrast-normalised patch tokens, V = {v}", res.normalised_bpe_ratios[v]) for v in SIZES]
+    ddt = [below(ratio, DDT_RATIO, f"normalised order gap of {name.replace(', V', ' / of BPE word pieces, V')}")
+           for name, ratio in tested]
     verdict = combine([f.verdict for f in ddt])
+    passed = [name for (name, _), f in zip(tested, ddt, strict=True) if f.verdict == HOLDS]
+    passes = (f"below one half only for {' and '.join(passed)}" if passed else "below one half for none") + (
+        f" (at V = {small} the BPE word pieces are nearly characters, and contrast normalisation removes much of "
+        "what neighbouring patches share: both push the ratio down")
+    if f"contrast-normalised patch tokens, V = {SIZES[-1]}" in passed:
+        passes += f"; at V = {SIZES[-1]}, with longer word pieces, the contrast-normalised ratio is below one half too"
+    passes += ")"
+    capped_ratios = ", ".join(f"{res.comparisons[v].ratio.text(2)} at V = {v}" for v in SIZES)
     n_test = len(res.comparisons[small].words.lengths)
     unk = ", ".join(f"{number(c.unk_share, 0, percent=True)} at V = {v}" for v, c in res.comparisons.items())
     # BPE first for the entropies too: the UNK-free word pieces are the text control; capped words, for context.
@@ -370,10 +381,12 @@ def claims(results: TokenizationResults | None = None) -> list[Claim]:
                    source=paper("Chan et al. 2024"), evidence="fig-tokenization-patch-zipf"),
         make_claim("tokenization", "Shuffling spatial image tokens barely matters, unlike shuffling words "
                    "(DDT, Pan et al. 2025, from LLM training curves)", ddt,
-                   f"{ddt_wording(verdict)} (held-out bigram models with smoothing chosen on validation "
-                   f"sequences; V - 1 words + UNK (UNK = {unk} of the word tokens) or V BPE word pieces "
-                   f"({res.n_sequences} sequences spread over the text), against K = V raw or "
-                   f"contrast-normalised k-means patch tokens of {photos}; {n_test} test sequences of {LENGTH} "
+                   f"{ddt_wording(verdict)}: the ratio is {passes}; judged against UNK-free BPE word pieces "
+                   f"only, the text control (V pieces, {res.n_sequences} sequences spread over the text); words "
+                   f"capped at V - 1 + UNK (UNK = {unk} of the word tokens), whose UNK hides word order, are not "
+                   f"judged: raw patch tokens / capped words, for context, {capped_ratios} (held-out bigram "
+                   f"models with smoothing chosen on validation sequences; K = V raw or contrast-normalised "
+                   f"k-means patch tokens of {photos}; {n_test} test sequences of {LENGTH} "
                    "tokens each; the intervals are test-sampling only: a bootstrap over the test sequences, with "
                    "the split, the smoothing and the shuffle fixed)", source=paper("Pan et al. 2025 (DDT)"),
                    evidence="fig-tokenization-order"),

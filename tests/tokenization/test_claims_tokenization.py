@@ -45,9 +45,10 @@ def test_verdicts_follow_the_intervals(results):
     assert zipf.verdict == HOLDS and chan.verdict in (FAILS, PARTLY) and ddt.verdict in (FAILS, PARTLY)
     assert all(results.bpe_comparisons[v].entropy_gain.low < 0 for v in SIZES)
     assert "entropy half" in chan.measured and "reproduced" in chan.measured
-    # BPE first (raw at both sizes, contrast-normalised), then the same against words capped with UNK.
-    assert ddt.rule.count("holds if") == 6 and "contrast-normalised" in ddt.measured
-    assert ddt.measured.index("BPE word pieces") < ddt.measured.index("capped with UNK")
+    # Judged against BPE word pieces only (raw and contrast-normalised, at both sizes); capped words are context.
+    assert ddt.rule.count("holds if") == 4 and ddt.rule.count("BPE word pieces") == 4 and "capped" not in ddt.rule
+    assert "contrast-normalised" in ddt.measured and "nearly characters" in ddt.measured
+    assert ddt.measured.index("BPE word pieces") < ddt.measured.index("capped at V - 1 + UNK")
     assert chan.rule.count("holds if") == 4 and "BPE word pieces" in chan.measured
     assert chan.rule.count("BPE word pieces") == 2 and "capped" not in chan.rule
     assert "maximum likelihood" in zipf.measured and "method error" in zipf.measured
@@ -80,6 +81,7 @@ def test_normalised_ratios_pair_equally_many_test_sequences(results):
     n_test = len(results.normalised_gap.lengths)
     small = min(results.comparisons)
     assert len(results.comparisons[small].words.lengths) == len(results.bpe_comparisons[small].words.lengths) == n_test
+    assert sorted(results.normalised_bpe_ratios) == sorted(SIZES)
 
 
 def test_the_coarse_to_fine_alphabet_counts_each_scale_apart(results):
@@ -89,7 +91,7 @@ def test_the_coarse_to_fine_alphabet_counts_each_scale_apart(results):
 
 def test_intervals_contain_their_estimates(results):
     intervals = [*results.word_slopes.values(), *results.patch_slopes.values(), results.normalised_ci,
-                 results.c2f_ci, results.normalised_ratio, results.normalised_bpe_ratio, results.word_mle]
+                 results.c2f_ci, results.normalised_ratio, *results.normalised_bpe_ratios.values(), results.word_mle]
     for c in results.comparisons.values():
         intervals += [c.entropy_words, c.entropy_patches, c.entropy_gain, c.gap_words, c.gap_patches, c.ratio]
     for ci in intervals:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from causal_lessons import runtime
-from causal_lessons.claims import FAILS, HOLDS, INCONCLUSIVE, VERDICTS
+from causal_lessons.claims import FAILS, HOLDS, INCONCLUSIVE, PARTLY, VERDICTS, Finding
 from causal_lessons.context import claims as C
 from causal_lessons.context.coloured_digits import coloured_digits
 from causal_lessons.context.experiment import METHODS, SeedRun, holdout_mask
@@ -123,7 +123,7 @@ def test_one_seed_gives_inconclusive_rows(smoke_results):
 
 def fake_results(acc: dict[str, list[float]], agreement: list[float], early: float | dict[str, float] = 0.1,
                  penalty_pick: float = 0.6, reliance: dict[str, float] | None = None,
-                 pure: float = 0.7, size: str = "quick") -> C.ContextResults:
+                 pure: float = 0.7, size: str = "quick", pick: int = 1) -> C.ContextResults:
     """Results with given accuracies (and colour reliance per method, and IRM's accuracy on the colour-only
     reference's partition), for testing the verdict rules without training."""
     reliance = {**{m: 0.0 for m in METHODS}, **(reliance or {})}
@@ -147,12 +147,13 @@ def fake_results(acc: dict[str, list[float]], agreement: list[float], early: flo
                             (~truth).float(),
                             {m: (0.5 + reliance[m] / 2 + 0.01 * i, 0.5 - reliance[m] / 2) for m in METHODS},
                             pure + 0.01 * i, sweep,
-                            # The held-out rule picks the first annealing step, whose model scores as the
-                            # inferred-environment IRM; the later steps score 0.3.
+                            # The held-out rule picks annealing step number ``pick``, whose model scores as the
+                            # inferred-environment IRM; the other steps score 0.3.
                             pd.DataFrame({"anneal step": list(s.anneal_steps),
-                                          "held-out worst accuracy": [0.7] + [0.6] * (len(s.anneal_steps) - 1),
-                                          "test accuracy": [acc["IRM (inferred environments)"][i]]
-                                          + [0.3] * (len(s.anneal_steps) - 1)})))
+                                          "held-out worst accuracy": [0.7 if k == pick else 0.6
+                                                                      for k in range(len(s.anneal_steps))],
+                                          "test accuracy": [acc["IRM (inferred environments)"][i] if k == pick
+                                                            else 0.3 for k in range(len(s.anneal_steps))]})))
     return C.ContextResults(s, 100, tuple(runs))
 
 
@@ -208,13 +209,28 @@ def test_selection_rules_pick_from_the_sweep():
 
 
 def test_annealing_step_rule_picks_the_best_held_out_worst_accuracy():
-    res = fake_results({m: [0.5, 0.55, 0.6] for m in METHODS}, [0.9] * 3)
+    res = fake_results({m: [0.5, 0.55, 0.6] for m in METHODS}, [0.9] * 3, pick=0)
     chosen = res.chosen_anneal()
     assert list(chosen["anneal step"]) == [res.settings.anneal_steps[0]] * 3
     assert list(chosen["test accuracy"]) == [0.5, 0.55, 0.6]
     assert list(res.anneal_accuracy(res.settings.anneal_steps[-1])) == [0.3] * 3
     with pytest.raises(ValueError, match="step"):
         res.anneal_accuracy(7)
+
+
+def test_a_pick_at_an_end_of_the_annealing_grid_decides_nothing():
+    acc = {**{m: [0.5] * 3 for m in METHODS}, "IRM (inferred environments)": [0.65, 0.66, 0.7]}
+    interior = C.claims(fake_results(acc, [0.95, 0.96, 0.97]))[3]
+    assert interior.verdict == HOLDS and "an end of the grid" not in interior.measured
+    for end in (0, len(settings("quick").anneal_steps) - 1):
+        # The partition's kappa still holds; the accuracy at a step picked at an end of the grid is inconclusive.
+        at_end = C.claims(fake_results(acc, [0.95, 0.96, 0.97], pick=end))[3]
+        assert at_end.verdict == PARTLY and "an end of the grid" in at_end.measured
+    finding = Finding("x = 0.6", "x > 0.5", HOLDS)
+    with pytest.raises(TypeError, match="Finding"):
+        C.interior_pick("holds", [100], (50, 100, 150))
+    with pytest.raises(ValueError, match="subset"):
+        C.interior_pick(finding, [75], (50, 100, 150))
 
 
 def test_measure_is_the_experiment_of_the_settings(monkeypatch):

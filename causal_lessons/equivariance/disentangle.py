@@ -28,9 +28,12 @@ invertible, non-orthogonal matrix (a shear) scores above zero.
 :func:`oblique_leakage` follows the definition: it writes each change :math:`\Delta^k_w` in the basis
 :math:`[U_{\text{glyph}}\; U_{\text{colour}}\; U_{\text{rotation}}]` (least squares) and takes the share of the
 squared coefficients that falls outside factor :math:`k`'s own block. It is zero whenever each factor's changes
-lie in their own :math:`d_k`-dimensional subspace and these subspaces are independent (a direct sum), so it is
-zero for a disentangled code under *any* invertible linear change of basis; its value for a code that is not
-disentangled is invariant to orthogonal changes of basis, not to every linear one.
+lie in their own subspace of exactly the block's dimension :math:`d_k` (2 by default) and these subspaces are
+independent (a direct sum), so it is zero for such a code under *any* invertible linear change of basis; a
+factor that moves more dimensions than :math:`d_k` leaks the rest. Its value for a code that is not
+disentangled is invariant to orthogonal changes of basis only where every block is uniquely defined (a gap
+after the :math:`d_k`-th singular value of the factor's changes) and the blocks together have full rank;
+otherwise the least-squares split is arbitrary and so is the value.
 """
 
 from __future__ import annotations
@@ -297,8 +300,10 @@ def oblique_leakage(encoder: Callable[[torch.Tensor], torch.Tensor], dims: dict[
     written in the basis :math:`B = [U_{\text{glyph}}\; U_{\text{colour}}\; U_{\text{rotation}}]` by least
     squares, :math:`\Delta^k \approx C^k B^\top`, and the leakage of factor :math:`k` is the share of
     :math:`\lVert C^k \rVert^2` in the coefficients of the other blocks. It is zero for a disentangled code
-    (each factor's changes in its own subspace, the subspaces a direct sum) whatever invertible linear map is
-    applied to the code; for other codes its value is invariant to orthogonal maps and permutations.
+    whose blocks have the dimensions ``dims`` (each factor's changes in its own subspace, the subspaces a direct
+    sum) whatever invertible linear map is applied to the code; for other codes its value is invariant to
+    orthogonal maps and permutations only where each block is uniquely defined (no tie at its last singular
+    value) and the blocks together have full rank (see the module docstring).
 
     Parameters
     ----------

@@ -151,14 +151,14 @@ def aug_matched_steps(config: Settings) -> int:
 
 
 def job(at: str | None = None) -> runtime.Job:
-    """How big the lab is: every model at every size and seed (and the :math:`C_4` G-CNN again at the CNN's
-    compute, :func:`matched_steps`, and the augmented CNN at the G-CNN's, :func:`aug_matched_steps`), and the FLOPs of one training step of the most expensive model (counted on
-    the meta device: no computation).
+    """How big the lab is: every model at every size and seed (and the augmented CNN again at the :math:`C_4`
+    G-CNN's compute, :func:`aug_matched_steps`), and the FLOPs of one training step of the most expensive model
+    (counted on the meta device: no computation).
 
     Examples
     --------
     >>> j, s = job("quick"), settings("quick")
-    >>> j.steps == len(s.seeds) * (len(MODELS) * s.steps + matched_steps(s) + aug_matched_steps(s))
+    >>> j.steps == len(s.seeds) * (len(MODELS) * s.steps + aug_matched_steps(s))
     True
     >>> j.flops_per_step > 0
     True
@@ -166,8 +166,8 @@ def job(at: str | None = None) -> runtime.Job:
     s = settings(at)  # checks at
     flops = step_flops(s).values()
     runs = len(MODELS) * len(s.sizes) * len(s.seeds)
-    extra = len(s.sizes) * len(s.seeds) * (matched_steps(s) + aug_matched_steps(s))
-    name = (f"{len(MODELS)} models (and each of the C4 G-CNN and the augmented CNN at the other's compute) x {_count(len(s.sizes), 'size')} x "
+    extra = len(s.sizes) * len(s.seeds) * aug_matched_steps(s)
+    name = (f"{len(MODELS)} models (and the augmented CNN at the C4 G-CNN's compute) x {_count(len(s.sizes), 'size')} x "
             f"{_count(len(s.seeds), 'seed')}")
     return runtime.Job(name, runtime.size(at), runs * s.steps + extra, max(flops))
 

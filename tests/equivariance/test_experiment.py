@@ -25,10 +25,9 @@ from causal_lessons.equivariance.group_conv import (
     PlainCNN,
     parameter_count,
 )
-from causal_lessons.equivariance.lab import aug_matched_steps, job, matched_steps, settings
+from causal_lessons.equivariance.lab import aug_matched_steps, job, settings
 from causal_lessons.equivariance.rotated_digits import (
     AUG_MATCHED,
-    MATCHED,
     MODELS,
     digit_images,
     layer_errors,
@@ -153,7 +152,7 @@ def test_settings_and_job_at_every_size():
     for size in runtime.SIZES:
         s, j = settings(size), job(size)
         runs = len(s.sizes) * len(s.seeds)
-        assert j.size == size and j.steps == runs * (len(MODELS) * s.steps + matched_steps(s) + aug_matched_steps(s))
+        assert j.size == size and j.steps == runs * (len(MODELS) * s.steps + aug_matched_steps(s))
         assert j.flops_per_step > 0
     assert job("full").flops_per_step > 10 * job("quick").flops_per_step
 
@@ -178,13 +177,11 @@ def tiny_results():
 
 def test_measure_reports_matched_parameters_equal_budgets_and_every_model(tiny_results):
     runs = tiny_results.runs
-    assert set(runs["model"]) == set(MODELS) | {MATCHED, AUG_MATCHED} and len(runs) == (len(MODELS) + 2) * 3
-    equal = runs[~runs["model"].isin([MATCHED, AUG_MATCHED])]
+    # the G-CNN at the CNN's compute is not run: that short a G-CNN is barely trained
+    assert set(runs["model"]) == set(MODELS) | {AUG_MATCHED} and len(runs) == (len(MODELS) + 1) * 3
+    equal = runs[runs["model"] != AUG_MATCHED]
     assert equal.groupby("model")["steps"].nunique().eq(1).all() and equal["steps"].nunique() == 1
-    # the compute-matched G-CNN: as many FLOPs as the CNN's budget, so about a quarter of its steps
-    assert (runs.loc[runs["model"] == MATCHED, "steps"] == matched_steps(tiny_results.settings)).all()
-    assert (runs.loc[runs["model"] == MATCHED, "steps"] < equal["steps"].iloc[0]).all()
-    # and the other way: the augmented CNN at the G-CNN's compute, about four times the steps
+    # the augmented CNN at the G-CNN's compute, about four times the steps
     assert (runs.loc[runs["model"] == AUG_MATCHED, "steps"] == aug_matched_steps(tiny_results.settings)).all()
     assert (runs.loc[runs["model"] == AUG_MATCHED, "steps"] > 3 * equal["steps"].iloc[0]).all()
     assert runs["parameters"].max() / runs["parameters"].min() < 1.2
@@ -197,7 +194,7 @@ def test_measure_reports_matched_parameters_equal_budgets_and_every_model(tiny_r
     gcnn = features[features["model"].str.startswith("G-CNN")]
     assert gcnn["fixed"].max() < 1e-5
     table = summary(runs)
-    assert list(table["model"]) == [*MODELS, MATCHED, AUG_MATCHED] and (table["seeds"] == 3).all()
+    assert list(table["model"]) == [*MODELS, AUG_MATCHED] and (table["seeds"] == 3).all()
     leaks = tiny_results.leakage
     assert set(leaks["states"]) == set(tiny_results.settings.world_states)
     assert leaks[["leakage", "coordinate"]].stack().between(0, 1).all()
@@ -214,9 +211,14 @@ def test_claim_rows_say_what_was_measured_with_intervals(tiny_results):
         assert "parameters" in row.measured and "20 steps of" in row.measured
     # one finding per layer, each the augmented CNN against the plain one (not against an untrained CNN)
     assert rows[0].measured.count("Lenc-Vedaldi") == tiny_results.settings.depth
+    assert rows[0].measured.count("fixed-representation") == tiny_results.settings.depth
+    assert "no positive control" in rows[0].claim
     assert "untrained" not in rows[0].measured and "not bought in this setting" in rows[0].claim
-    assert "oblique leakage" in rows[1].measured and "coordinate leakage" in rows[1].measured
-    assert "same FLOPs" in rows[2].measured and "at the C4 G-CNN's FLOPs" in rows[2].measured
+    # the coordinate sense has no random-basis baseline here, so it is not credited
+    assert "oblique leakage" in rows[1].measured and "coordinate leakage" not in rows[1].measured
+    assert "not shown beyond chance" in rows[1].claim
+    assert "at the C4 G-CNN's FLOPs" in rows[2].measured and rows[2].measured.count("minus") == 1
+    assert "plateau" in rows[4].claim and "hypothesis" in rows[4].claim
     # T25's halves are measured in different worlds: both rows say the contrast is not tested in one setting
     assert all("not tested in one setting" in r.claim for r in rows[:2]) and "once the factors are named" in rows[1].claim
     # the exactness of group convolutions is an implementation check, not a claim; Higgins' is a definition
@@ -283,14 +285,28 @@ def test_not_bought_means_less_than_a_fifth_of_the_error_removed_at_every_layer(
     features = tiny_results.features.copy()
     cnn, aug = features["model"] == "CNN", features["model"] == "CNN + rotation augmentation"
     noise = 0.001 * features.loc[cnn, "seed"].to_numpy()
-    features.loc[cnn, "fitted"] = 0.5 + noise
-    features.loc[aug, "fitted"] = 0.5 * (1 - removed) + noise
+    for column in ("fitted", "fixed"):
+        features.loc[cnn, column] = 0.5 + noise
+        features.loc[aug, column] = 0.5 * (1 - removed) + noise
     assert chapter_claims.claims(replace(tiny_results, features=features))[0].verdict == verdict
 
 
-def test_layer_reductions_are_the_share_of_the_cnn_error_removed(tiny_results):
-    table = chapter_claims.layer_reductions(tiny_results)
-    features = tiny_results.features.set_index(["model", "seed", "layer"])["fitted"]
+def test_not_bought_holds_only_in_part_when_the_two_measures_disagree(tiny_results):
+    features = tiny_results.features.copy()
+    cnn, aug = features["model"] == "CNN", features["model"] == "CNN + rotation augmentation"
+    noise = 0.001 * features.loc[cnn, "seed"].to_numpy()
+    features.loc[cnn, ["fitted", "fixed"]] = 0.5
+    features.loc[cnn, "fitted"] += noise
+    features.loc[cnn, "fixed"] += noise
+    features.loc[aug, "fitted"] = 0.5 + noise  # nothing removed
+    features.loc[aug, "fixed"] = 0.25 + noise  # half removed
+    assert chapter_claims.claims(replace(tiny_results, features=features))[0].verdict == "holds in part"
+
+
+@pytest.mark.parametrize("column", ["fitted", "fixed"])
+def test_layer_reductions_are_the_share_of_the_cnn_error_removed(tiny_results, column):
+    table = chapter_claims.layer_reductions(tiny_results, column)
+    features = tiny_results.features.set_index(["model", "seed", "layer"])[column]
     for row in table.itertuples():
         plain, augmented = features[("CNN", row.seed, row.layer)], features[("CNN + rotation augmentation",
                                                                              row.seed, row.layer)]

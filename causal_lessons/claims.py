@@ -272,6 +272,29 @@ def within(estimate: Interval, target: float, tolerance: float, what: str,
                    "outside, else inconclusive", verdict)
 
 
+def provided(finding: Finding, condition: bool, reason: str) -> Finding:
+    """``finding`` as it is where ``condition`` holds; else the same measurement, inconclusive, with ``reason``.
+
+    For a verdict that means something only under a condition the measurement itself does not check: models
+    trained to a plateau, a pick inside its grid, a measure with a positive control.
+
+    Examples
+    --------
+    >>> f = above(Interval(0.9, 0.8, 0.95), 0.5, "accuracy")
+    >>> provided(f, True, "x").verdict, provided(f, False, "every run still improving").verdict
+    ('holds', 'inconclusive')
+    """
+    if not isinstance(finding, Finding):
+        raise TypeError(f"finding must be a Finding (from above, below or within), got {type(finding).__name__}")
+    if not isinstance(condition, (bool, np.bool_)):
+        raise TypeError(f"condition must be a bool, got {type(condition).__name__}")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValueError("reason must say why the verdict needs the condition")
+    if condition:
+        return finding
+    return Finding(f"{finding.measured} (inconclusive: {reason})", f"{finding.rule}, where it applies", INCONCLUSIVE)
+
+
 def combine(verdicts: Sequence[str]) -> str:
     """The verdict of a claim with several parts (see the module docstring).
 

@@ -33,6 +33,8 @@ CASES = [
     Case(claims.within, {"estimate": claims.Interval.exact(1.0), "target": 1.0, "tolerance": 0.1, "what": "x"},
          ("estimate",), kinds=("type",)),
     Case(claims.combine, {"verdicts": [claims.HOLDS]}, ("verdicts",), kinds=("empty",)),
+    Case(claims.provided, {"finding": claims.Finding("a = 1", "a > 0", claims.HOLDS), "condition": True,
+                           "reason": "trained to a plateau"}, ("finding", "condition", "reason"), kinds=("type",)),
     Case(claims.make_claim, {"chapter": "x", "claim": "c", "findings": [claims.above(claims.Interval.exact(1.0),
          0.0, "x")], "source": claims.course("q")}, ("findings",), kinds=("empty", "type")),
     Case(claims.claims_table, {"claims": [claims.Claim("x", "c", "m", "r", claims.HOLDS, claims.course("q"))]},

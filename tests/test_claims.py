@@ -149,3 +149,11 @@ def test_cards_link_each_row_to_its_evidence():
     assert 'href="../context/index.html"' in C.cards([bare], page="../{chapter}/index.html")
     with pytest.raises(ValueError, match="page"):
         C.cards([row], page="../index.html")
+
+
+@pytest.mark.parametrize("verdict", [C.HOLDS, C.FAILS, C.INCONCLUSIVE])
+def test_a_finding_whose_condition_fails_decides_nothing(verdict):
+    finding = C.Finding("gap = -0.13", "gap within 0.02 of 0", verdict)
+    assert C.provided(finding, True, "trained to a plateau") is finding
+    kept = C.provided(finding, False, "still improving")
+    assert kept.verdict == C.INCONCLUSIVE and "still improving" in kept.measured and "gap = -0.13" in kept.measured

@@ -21,6 +21,8 @@ _curves = pd.DataFrame({"step": [0, 1], "train accuracy": [0.5, 0.8], "test accu
 _PREFIX = "causal_lessons.context"
 
 CASES = [
+    Case(claims.interior_pick, {"finding": claims.Finding("x = 0.6", "x > 0.5", "holds"), "picked": [100],
+                                "grid": (50, 100, 150)}, ("finding",), kinds=("type",)),
     Case(penalty.irmv1_penalty, {"logits": _z, "y": _y}, ("logits", "y")),
     Case(penalty.irmv1_penalty_closed_form, {"logits": _z, "y": _y}, ("logits", "y")),
     Case(penalty.example_gradients, {"logits": _z, "y": _y}, ("logits", "y")),

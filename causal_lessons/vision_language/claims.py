@@ -386,20 +386,23 @@ def _measure(size: str) -> VisionLanguageResults:
 
 def difference(values: list[float], baseline: list[float]) -> Interval:
     """The mean over seeds of ``values - baseline`` (paired by seed) with its t interval; with one seed (the
-    smoke size) no interval can be computed and the whole range [-1, 1] of a difference of shares is returned.
+    smoke size) no interval can be computed and the whole range [-1, 1] of a difference of shares is returned
+    (widened to hold a difference beyond it).
 
     Examples
     --------
     >>> difference([0.9, 0.8, 0.85], [0.5, 0.6, 0.5]).text(2)
     '0.32 (95% CI 0.06 to 0.58)'
-    >>> difference([0.9], [0.5]).text(2)
-    '0.40 (95% CI -1.00 to 1.00)'
+    >>> difference([0.9], [0.5]).text(2), difference([1.5], [0.2]).high
+    ('0.40 (95% CI -1.00 to 1.00)', 1.3)
     """
     a, b = as_1d_float(values, "values"), as_1d_float(baseline, "baseline")
     if a.shape != b.shape:
         raise ValueError(f"values and baseline must be equal-length lists over seeds, got {len(a)} and {len(b)}")
     if len(a) == 1:
-        return Interval(float(a[0] - b[0]), -1.0, 1.0, method="one seed: the whole range")
+        # Not every difference here is one of shares (a margin of similarities can exceed 1): widen to hold it.
+        d = float(a[0] - b[0])
+        return Interval(d, min(-1.0, d), max(1.0, d), method="one seed: the whole range")
     return over_seeds(a - b)
 
 
